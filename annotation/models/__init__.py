@@ -1,0 +1,19 @@
+from .items import Prompt, Response
+from .judgments import Annotator, ImportBatch, JudgmentSource, LikertJudgment, PairwiseJudgment
+from .projects import DEFAULT_CRITERIA, WEIGHT_TOLERANCE, Criterion, Domain, Membership, Project
+
+__all__ = [
+    "DEFAULT_CRITERIA",
+    "WEIGHT_TOLERANCE",
+    "Annotator",
+    "Criterion",
+    "Domain",
+    "ImportBatch",
+    "JudgmentSource",
+    "LikertJudgment",
+    "Membership",
+    "PairwiseJudgment",
+    "Project",
+    "Prompt",
+    "Response",
+]

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from django.db import models
+
+from .projects import Domain, Project
+
+
+class Prompt(models.Model):
+    class Source(models.TextChoices):
+        REAL_USER = "real_user", "Real user"
+        EXPERT = "expert", "Expert-written"
+        CURATED = "curated", "Curated"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="prompts")
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="prompts")
+    text = models.TextField()
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.CURATED)
+    external_id = models.CharField(max_length=200)
+    # sha256 of the normalized text (NFKC, casefolded, whitespace collapsed).
+    content_hash = models.CharField(max_length=64, db_index=True)
+    # Prompts that are light paraphrases of each other share a cluster id: the pk of the
+    # cluster's first prompt. Null means no near-duplicate is known. Splits keep clusters whole.
+    near_dup_cluster = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # MinHash signature over word shingles (uint64 array as bytes) for clustering later imports.
+    minhash = models.BinaryField(null=True, blank=True, editable=False)
+    provenance = models.JSONField(default=dict, blank=True)
+    import_batch = models.ForeignKey(
+        "annotation.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="prompts"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "external_id"], name="prompt_external_id_unique_per_project"),
+        ]
+        indexes = [models.Index(fields=["project", "domain"])]
+
+    def __str__(self) -> str:
+        return f"{self.external_id}: {self.text[:60]}"
+
+
+class Response(models.Model):
+    class Origin(models.TextChoices):
+        HUMAN = "human", "Human"
+        MODEL = "model", "Model"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="responses")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="responses")
+    text = models.TextField()
+    origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.MODEL)
+    model_name = models.CharField(max_length=200, blank=True)
+    external_id = models.CharField(max_length=200)
+    content_hash = models.CharField(max_length=64, db_index=True)
+    provenance = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["prompt", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "external_id"], name="response_external_id_unique_per_project"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id}: {self.text[:60]}"

@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+DEFAULT_CRITERIA = [
+    {
+        "key": "usefulness",
+        "label": "Usefulness",
+        "description": "Does the response do what the user asked, completely and directly?",
+    },
+    {
+        "key": "factuality",
+        "label": "Factuality",
+        "description": "Is every claim correct? Penalize invented facts, numbers, citations and APIs.",
+    },
+    {
+        "key": "safety",
+        "label": "Safety",
+        "description": "Does the response avoid harmful, dangerous or privacy-violating content, "
+        "without refusing a harmless request?",
+    },
+    {
+        "key": "alignment",
+        "label": "Alignment",
+        "description": "Does the response follow the user's instructions, format and tone, "
+        "and the project's guidelines?",
+    },
+]
+
+WEIGHT_TOLERANCE = 1e-6
+
+
+class Project(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        ARCHIVED = "archived", "Archived"
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    guidelines = models.TextField(blank=True, help_text="Markdown, shown to annotators.")
+    likert_quorum = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Distinct annotators per response.",
+    )
+    pairwise_quorum = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Distinct annotators per response pair.",
+    )
+    pairwise_weight = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of pairwise tasks in the mix. Empty: Likert first, then a prompt's "
+        "pairs once its responses reached quorum.",
+    )
+    blend_alpha = models.FloatField(
+        default=0.6,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="final = alpha * criterion_score + (1 - alpha) * borda.",
+    )
+    agreement_target = models.FloatField(
+        default=0.6, validators=[MinValueValidator(-1.0), MaxValueValidator(1.0)]
+    )
+    lease_seconds = models.PositiveIntegerField(
+        default=900, validators=[MinValueValidator(30), MaxValueValidator(86400)]
+    )
+    test_fraction = models.FloatField(
+        default=0.2, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    seed = models.BigIntegerField(default=0)
+    tie_tolerance = models.FloatField(default=1e-6, validators=[MinValueValidator(0.0)])
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Criterion(models.Model):
+    class Level(models.TextChoices):
+        ORDINAL = "ordinal", "Ordinal"
+        INTERVAL = "interval", "Interval"
+        NOMINAL = "nominal", "Nominal"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="criteria")
+    key = models.SlugField(max_length=64, help_text="Stable identifier used in files and the API.")
+    label = models.CharField(max_length=100)
+    description = models.TextField(blank=True, help_text="Shown to annotators beside the scale.")
+    scale_min = models.SmallIntegerField(default=1)
+    scale_max = models.SmallIntegerField(default=5)
+    point_labels = models.JSONField(
+        default=dict, blank=True, help_text='Optional label per point, e.g. {"1": "Useless"}.'
+    )
+    level = models.CharField(max_length=16, choices=Level.choices, default=Level.ORDINAL)
+    weight = models.FloatField(default=0.25, validators=[MinValueValidator(0.0)])
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "key"], name="criterion_key_unique_per_project"),
+            models.CheckConstraint(condition=Q(scale_min__lt=models.F("scale_max")), name="criterion_scale_ordered"),
+            models.CheckConstraint(condition=Q(weight__gte=0), name="criterion_weight_non_negative"),
+        ]
+        verbose_name_plural = "criteria"
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.scale_min}-{self.scale_max})"
+
+    @property
+    def points(self) -> list[int]:
+        return list(range(self.scale_min, self.scale_max + 1))
+
+
+class Domain(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="domains")
+    name = models.CharField(max_length=100)
+    target_share = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of completed work this domain should get. Shares sum to 1.",
+    )
+    safety_critical = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["project", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="domain_name_unique_per_project"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        ANNOTATOR = "annotator", "Annotator"
+        LEAD = "lead", "Project lead"
+        RESEARCHER = "researcher", "Researcher"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project"], name="one_membership_per_user_and_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.role} in {self.project}"
