@@ -60,3 +60,26 @@ def researcher_user(project):
 @pytest.fixture
 def outsider_user(project):
     return _member(project, "outsider", "")
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker (solo pool, in a thread) consuming the test Redis.
+
+    Eager mode is not a test of a task: this sends tasks through the broker and runs them in
+    the worker, against the committed database (hence transactional_db).
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    if app.conf.task_always_eager:
+        pytest.fail("celery_worker needs REDIS_URL (make test starts a redis-server)")
+    with start_worker(
+        app,
+        pool="solo",
+        perform_ping_check=False,
+        queues=["default", "aggregate", "exports"],
+        shutdown_timeout=20,
+    ) as worker:
+        yield worker
