@@ -15,5 +15,6 @@ urlpatterns = [
     path("api/v1/", include("exports.api_urls")),
     path("scoring/", include("scoring.urls")),
     path("releases/", include("exports.urls")),
+    path("", include("annotation.import_urls")),
     path("", include("annotation.urls")),
 ]
