@@ -69,11 +69,12 @@ EXPORT_DIR = Path(env_str("TRENCHCOAT_EXPORT_DIR") or DATA_DIR / "releases")
 
 # Pseudonymizes annotator ids in released judgments. Never reuse SECRET_KEY for it: rotating
 # the session secret must not change the published pseudonyms of past releases.
-EXPORT_PSEUDONYM_SALT = env_str("TRENCHCOAT_PSEUDONYM_SALT") or (
-    "local-only-pseudonym-salt" if DEBUG or SECRET_KEY != PLACEHOLDER_SECRET_KEY else ""
-)
+EXPORT_PSEUDONYM_SALT = env_str("TRENCHCOAT_PSEUDONYM_SALT") or ("local-only-pseudonym-salt" if DEBUG else "")
 if not EXPORT_PSEUDONYM_SALT:
-    raise ImproperlyConfigured("TRENCHCOAT_PSEUDONYM_SALT is not set.")
+    raise ImproperlyConfigured(
+        "TRENCHCOAT_PSEUDONYM_SALT is not set. Set it to a long random string and keep it: it "
+        "pseudonymizes annotator ids in releases."
+    )
 
 INSTALLED_APPS = [
     "annotation.admin_site.TrenchcoatAdminConfig",

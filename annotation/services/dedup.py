@@ -45,8 +45,19 @@ def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b)
 
 
+_PERMUTATIONS = None
+
+
+def _permutations():
+    # Generating the permutations dominates MinHash construction; make them once.
+    global _PERMUTATIONS
+    if _PERMUTATIONS is None:
+        _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=1).permutations
+    return _PERMUTATIONS
+
+
 def minhash_of(shingle_set: set[str]) -> MinHash:
-    m = MinHash(num_perm=NUM_PERM, seed=1)
+    m = MinHash(num_perm=NUM_PERM, seed=1, permutations=_permutations())
     if shingle_set:
         m.update_batch([s.encode("utf-8") for s in shingle_set])
     return m
@@ -57,7 +68,9 @@ def minhash_bytes(m: MinHash) -> bytes:
 
 
 def minhash_from_bytes(raw: bytes) -> MinHash:
-    return MinHash(num_perm=NUM_PERM, seed=1, hashvalues=np.frombuffer(raw, dtype=np.uint64))
+    return MinHash(
+        num_perm=NUM_PERM, seed=1, hashvalues=np.frombuffer(raw, dtype=np.uint64), permutations=_permutations()
+    )
 
 
 class _UnionFind:

@@ -467,7 +467,7 @@ def items_import(
                 )
             )
         Response.objects.bulk_create(response_objs, batch_size=BATCH)
-        result.near_duplicate_clusters = _cluster_new_prompts(project, created_by_external, signatures)
+        result.near_duplicate_clusters = _cluster_new_prompts(project, batch, created_by_external, signatures)
         batch.counts = {**result.created, "merged": merged, "unchanged": unchanged,
                         "near_duplicate_clusters": result.near_duplicate_clusters}
         batch.save(update_fields=["counts"])
@@ -475,13 +475,15 @@ def items_import(
     return result
 
 
-def _cluster_new_prompts(project: Project, created: dict[str, Prompt], signatures: dict[str, dedup.MinHash]) -> int:
+def _cluster_new_prompts(
+    project: Project, batch: ImportBatch, created: dict[str, Prompt], signatures: dict[str, dedup.MinHash]
+) -> int:
     """Assign near_dup_cluster for new prompts and any stored prompts they join."""
-    new_ids = {p.pk for p in created.values()}
     existing = (
         (pk, dedup.minhash_from_bytes(bytes(raw)))
         for pk, raw in Prompt.objects.filter(project=project, minhash__isnull=False)
-        .exclude(pk__in=new_ids)
+        # Not `exclude(pk__in=new_ids)`: NOT IN over thousands of literals is quadratic.
+        .exclude(import_batch=batch)
         .values_list("pk", "minhash")
         .iterator(chunk_size=BATCH)
     )
