@@ -32,12 +32,16 @@ def projects_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Proj
     return Project.objects.filter(memberships__user=user).distinct()
 
 
-def projects_with_role(user: AbstractBaseUser | AnonymousUser, roles: Iterable[str]) -> QuerySet[Project]:
+def projects_with_role(
+    user: AbstractBaseUser | AnonymousUser, roles: Iterable[str]
+) -> QuerySet[Project]:
     if not user.is_authenticated:
         return Project.objects.none()
     if user.is_staff:
         return Project.objects.all()
-    return Project.objects.filter(memberships__user=user, memberships__role__in=list(roles)).distinct()
+    return Project.objects.filter(
+        memberships__user=user, memberships__role__in=list(roles)
+    ).distinct()
 
 
 def role_in(user: AbstractBaseUser | AnonymousUser, project: Project) -> str | None:

@@ -34,7 +34,9 @@ def led_project_ids(request) -> list[int]:
     cache = getattr(request, "_led_project_ids", None)
     if cache is None:
         cache = list(
-            Membership.objects.filter(user=request.user, role=Membership.Role.LEAD).values_list("project_id", flat=True)
+            Membership.objects.filter(user=request.user, role=Membership.Role.LEAD).values_list(
+                "project_id", flat=True
+            )
         )
         request._led_project_ids = cache
     return cache
@@ -114,7 +116,17 @@ class CriterionInline(admin.TabularInline):
     model = Criterion
     formset = CriterionFormSet
     extra = 0
-    fields = ("position", "key", "label", "description", "scale_min", "scale_max", "level", "weight", "point_labels")
+    fields = (
+        "position",
+        "key",
+        "label",
+        "description",
+        "scale_min",
+        "scale_max",
+        "level",
+        "weight",
+        "point_labels",
+    )
 
 
 class DomainInline(admin.TabularInline):
@@ -132,18 +144,39 @@ class MembershipInline(admin.TabularInline):
 @admin.register(Project)
 class ProjectAdmin(LeadScopedAdmin):
     project_path = "pk"
-    lead_can_add = False  # a lead cannot make themselves lead of a new project; staff create projects
-    list_display = ("name", "slug", "status", "likert_quorum", "pairwise_quorum", "n_prompts", "created_at")
+    lead_can_add = (
+        False  # a lead cannot make themselves lead of a new project; staff create projects
+    )
+    list_display = (
+        "name",
+        "slug",
+        "status",
+        "likert_quorum",
+        "pairwise_quorum",
+        "n_prompts",
+        "created_at",
+    )
     list_filter = ("status",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [CriterionInline, DomainInline, MembershipInline]
     fieldsets = (
         (None, {"fields": ("name", "slug", "status", "guidelines")}),
-        ("Quorum and task mix", {"fields": ("likert_quorum", "pairwise_quorum", "pairwise_weight", "lease_seconds")}),
+        (
+            "Quorum and task mix",
+            {"fields": ("likert_quorum", "pairwise_quorum", "pairwise_weight", "lease_seconds")},
+        ),
         (
             "Aggregation and releases",
-            {"fields": ("blend_alpha", "agreement_target", "tie_tolerance", "test_fraction", "seed")},
+            {
+                "fields": (
+                    "blend_alpha",
+                    "agreement_target",
+                    "tie_tolerance",
+                    "test_fraction",
+                    "seed",
+                )
+            },
         ),
     )
 
@@ -157,7 +190,15 @@ class ProjectAdmin(LeadScopedAdmin):
 
 @admin.register(Prompt)
 class PromptAdmin(LeadScopedAdmin):
-    list_display = ("external_id", "short_text", "project", "domain", "source", "cluster_link", "n_responses")
+    list_display = (
+        "external_id",
+        "short_text",
+        "project",
+        "domain",
+        "source",
+        "cluster_link",
+        "n_responses",
+    )
     list_filter = ("project", "domain", "source", ("near_dup_cluster", admin.EmptyFieldListFilter))
     search_fields = ("external_id", "text", "content_hash")
     readonly_fields = ("content_hash", "near_dup_cluster", "import_batch", "created_at")
@@ -179,7 +220,10 @@ class PromptAdmin(LeadScopedAdmin):
     def cluster_link(self, obj):
         if obj.near_dup_cluster is None:
             return "-"
-        url = reverse("admin:annotation_prompt_changelist") + f"?near_dup_cluster={obj.near_dup_cluster}"
+        url = (
+            reverse("admin:annotation_prompt_changelist")
+            + f"?near_dup_cluster={obj.near_dup_cluster}"
+        )
         return format_html('<a href="{}">cluster {}</a>', url, obj.near_dup_cluster)
 
 
@@ -213,7 +257,12 @@ class JudgmentAdmin(LeadScopedAdmin):
 class LikertJudgmentAdmin(JudgmentAdmin):
     project_path = "response__project"
     list_display = ("id", "response", "annotator", "ratings", "source", "over_quorum", "created_at")
-    search_fields = ("response__external_id", "annotator__external_id", "annotator__user__username", "comment")
+    search_fields = (
+        "response__external_id",
+        "annotator__external_id",
+        "annotator__user__username",
+        "comment",
+    )
     list_select_related = ("response", "annotator__user")
 
 
@@ -222,7 +271,12 @@ class PairwiseJudgmentAdmin(JudgmentAdmin):
     project_path = "prompt__project"
     list_display = ("id", "prompt", "left", "right", "choice", "annotator", "source", "created_at")
     list_filter = ("choice", *JudgmentAdmin.list_filter)
-    search_fields = ("prompt__external_id", "annotator__external_id", "annotator__user__username", "comment")
+    search_fields = (
+        "prompt__external_id",
+        "annotator__external_id",
+        "annotator__user__username",
+        "comment",
+    )
     list_select_related = ("prompt", "left", "right", "annotator__user")
 
 
@@ -247,9 +301,7 @@ class AnnotatorAdmin(LeadScopedAdmin):
         if request.user.is_staff:
             return qs
         led = led_project_ids(request)
-        return qs.filter(
-            Q(project__in=led) | Q(user__memberships__project__in=led)
-        ).distinct()
+        return qs.filter(Q(project__in=led) | Q(user__memberships__project__in=led)).distinct()
 
 
 @admin.register(ImportBatch)
@@ -262,4 +314,3 @@ class ImportBatchAdmin(LeadScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
-

@@ -15,7 +15,10 @@ class TrenchcoatAdminSite(admin.AdminSite):
         user = request.user
         if not user.is_active:
             return False
-        return user.is_staff or Membership.objects.filter(user=user, role=Membership.Role.LEAD).exists()
+        return (
+            user.is_staff
+            or Membership.objects.filter(user=user, role=Membership.Role.LEAD).exists()
+        )
 
 
 class TrenchcoatAdminConfig(AdminConfig):

@@ -42,4 +42,6 @@ class ValidationProblems(DomainError):
         shown = "\n".join(f"  {p}" for p in problems[:50])
         more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
         noun = "problem" if len(problems) == 1 else "problems"
-        super().__init__(f"{what} rejected, nothing was written ({len(problems)} {noun}):\n{shown}{more}")
+        super().__init__(
+            f"{what} rejected, nothing was written ({len(problems)} {noun}):\n{shown}{more}"
+        )

@@ -19,7 +19,10 @@ from .services.imports import items_import, judgments_import
 
 class ImportForm(forms.Form):
     kind = forms.ChoiceField(
-        choices=[("items", "Prompts and responses (.jsonl or .csv)"), ("judgments", "Existing judgments (.jsonl)")]
+        choices=[
+            ("items", "Prompts and responses (.jsonl or .csv)"),
+            ("judgments", "Existing judgments (.jsonl)"),
+        ]
     )
     file = forms.FileField()
     on_duplicate = forms.ChoiceField(
@@ -62,14 +65,17 @@ def import_upload(request: HttpRequest, slug: str) -> HttpResponse:
                         on_duplicate=form.cleaned_data["on_duplicate"] or "reject",
                     )
                 else:
-                    result = judgments_import(project=project, source=upload, filename=upload.name, user=request.user)
+                    result = judgments_import(
+                        project=project, source=upload, filename=upload.name, user=request.user
+                    )
             except ValidationProblems as exc:
                 problems = exc
             else:
                 created = ", ".join(f"{n} {what}" for what, n in result.created.items())
                 unchanged = sum(result.unchanged.values())
                 messages.success(
-                    request, f"Imported {upload.name}: {created} created, {unchanged} already there."
+                    request,
+                    f"Imported {upload.name}: {created} created, {unchanged} already there.",
                 )
                 return redirect("imports:upload", slug=project.slug)
     else:
@@ -96,7 +102,11 @@ def near_duplicates(request: HttpRequest, slug: str) -> HttpResponse:
     page = Paginator(clusters, 25).get_page(request.GET.get("page"))
     roots = [c["near_dup_cluster"] for c in page]
     members: dict[int, list[Prompt]] = {root: [] for root in roots}
-    for prompt in Prompt.objects.filter(project=project, near_dup_cluster__in=roots).select_related("domain").order_by("id"):
+    for prompt in (
+        Prompt.objects.filter(project=project, near_dup_cluster__in=roots)
+        .select_related("domain")
+        .order_by("id")
+    ):
         members[prompt.near_dup_cluster].append(prompt)
     return render(
         request,

@@ -24,13 +24,92 @@ from _setup import django_setup  # noqa: E402
 
 N_PROMPTS = int(os.environ.get("BENCH_PROMPTS", 15_000))
 N_BASELINE = 1_000
-TOPICS = ["python", "sql", "cooking", "travel", "finance", "health", "history", "physics", "poetry", "law"]
+TOPICS = [
+    "python",
+    "sql",
+    "cooking",
+    "travel",
+    "finance",
+    "health",
+    "history",
+    "physics",
+    "poetry",
+    "law",
+]
 VERBS = ["explain", "compare", "summarize", "critique", "outline", "simplify", "translate", "debug"]
-WORDS = (
-    "the a of to and in is that for it with as on be at by this have from or one had not but what all were "
-    "when we there can an your which their said if do will each about how up out them then she many some so "
-    "these would other into has more her two like him see time could no make than first been its who now"
-).split()
+WORDS = [
+    "the",
+    "a",
+    "of",
+    "to",
+    "and",
+    "in",
+    "is",
+    "that",
+    "for",
+    "it",
+    "with",
+    "as",
+    "on",
+    "be",
+    "at",
+    "by",
+    "this",
+    "have",
+    "from",
+    "or",
+    "one",
+    "had",
+    "not",
+    "but",
+    "what",
+    "all",
+    "were",
+    "when",
+    "we",
+    "there",
+    "can",
+    "an",
+    "your",
+    "which",
+    "their",
+    "said",
+    "if",
+    "do",
+    "will",
+    "each",
+    "about",
+    "how",
+    "up",
+    "out",
+    "them",
+    "then",
+    "she",
+    "many",
+    "some",
+    "so",
+    "these",
+    "would",
+    "other",
+    "into",
+    "has",
+    "more",
+    "her",
+    "two",
+    "like",
+    "him",
+    "see",
+    "time",
+    "could",
+    "no",
+    "make",
+    "than",
+    "first",
+    "been",
+    "its",
+    "who",
+    "now",
+]
 
 
 def generate(path: Path, n: int, seed: int = 7) -> None:
@@ -93,21 +172,35 @@ def main() -> None:
         t0 = time.perf_counter()
         for line in lines:
             prompt = Prompt.objects.create(
-                project=base, domain=dom[line["domain"]], text=line["prompt"], external_id=line["prompt_id"],
-                content_hash=content_hash(line["prompt"]), provenance=line["provenance"],
+                project=base,
+                domain=dom[line["domain"]],
+                text=line["prompt"],
+                external_id=line["prompt_id"],
+                content_hash=content_hash(line["prompt"]),
+                provenance=line["provenance"],
             )
             for r in line["responses"]:
                 Response.objects.create(
-                    project=base, prompt=prompt, text=r["text"], external_id=r["response_id"],
-                    model_name=r["model"], content_hash=content_hash(r["text"]),
+                    project=base,
+                    prompt=prompt,
+                    text=r["text"],
+                    external_id=r["response_id"],
+                    model_name=r["model"],
+                    content_hash=content_hash(r["text"]),
                 )
         naive = (time.perf_counter() - t0) * N_PROMPTS / N_BASELINE
 
     maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"import_items: {N_PROMPTS:,} prompts x 3 responses ({size_mb:.1f} MB JSONL) into PostgreSQL")
-    print(f"  ours:      {ours:6.2f} s  ({N_PROMPTS / ours:,.0f} prompts/s), peak traced memory {peak / 1e6:.0f} MB, max RSS {maxrss_mb:.0f} MB")
+    print(
+        f"import_items: {N_PROMPTS:,} prompts x 3 responses ({size_mb:.1f} MB JSONL) into PostgreSQL"
+    )
+    print(
+        f"  ours:      {ours:6.2f} s  ({N_PROMPTS / ours:,.0f} prompts/s), peak traced memory {peak / 1e6:.0f} MB, max RSS {maxrss_mb:.0f} MB"
+    )
     print(f"  re-import: {reimport:6.2f} s  (nothing written)")
-    print(f"  baseline:  {naive:6.2f} s  (one ORM create per row, {N_BASELINE:,} prompts measured, scaled; no dedup)")
+    print(
+        f"  baseline:  {naive:6.2f} s  (one ORM create per row, {N_BASELINE:,} prompts measured, scaled; no dedup)"
+    )
     print(f"  ratio:     {naive / ours:6.1f}x faster than the baseline")
 
 

@@ -31,7 +31,9 @@ def env_bool(name: str, default: bool = False) -> bool:
         return True
     if value in {"0", "false", "no", "off"}:
         return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off.")
+    raise ImproperlyConfigured(
+        f"{name}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off."
+    )
 
 
 def env_int(name: str, default: int) -> int:
@@ -69,7 +71,9 @@ EXPORT_DIR = Path(env_str("TRENCHCOAT_EXPORT_DIR") or DATA_DIR / "releases")
 
 # Pseudonymizes annotator ids in released judgments. Never reuse SECRET_KEY for it: rotating
 # the session secret must not change the published pseudonyms of past releases.
-EXPORT_PSEUDONYM_SALT = env_str("TRENCHCOAT_PSEUDONYM_SALT") or ("local-only-pseudonym-salt" if DEBUG else "")
+EXPORT_PSEUDONYM_SALT = env_str("TRENCHCOAT_PSEUDONYM_SALT") or (
+    "local-only-pseudonym-salt" if DEBUG else ""
+)
 if not EXPORT_PSEUDONYM_SALT:
     raise ImproperlyConfigured(
         "TRENCHCOAT_PSEUDONYM_SALT is not set. Set it to a long random string and keep it: it "
@@ -195,7 +199,9 @@ X_FRAME_OPTIONS = "DENY"
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://")
+CELERY_TASK_ALWAYS_EAGER = env_bool(
+    "CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://"
+)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -70,7 +70,9 @@ class ResponseScore(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["run", "response"], name="one_score_per_response_per_run"),
+            models.UniqueConstraint(
+                fields=["run", "response"], name="one_score_per_response_per_run"
+            ),
         ]
 
     def __str__(self) -> str:

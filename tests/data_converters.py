@@ -17,7 +17,14 @@ NEWSROOM_DEFINITION = {
     "likert_quorum": 3,
     "pairwise_quorum": 3,
     "criteria": [
-        {"key": c.lower(), "label": c, "weight": 0.25, "scale_min": 1, "scale_max": 5, "level": "ordinal"}
+        {
+            "key": c.lower(),
+            "label": c,
+            "weight": 0.25,
+            "scale_min": 1,
+            "scale_max": 5,
+            "level": "ordinal",
+        }
         for c in NEWSROOM_CRITERIA
     ],
     "domains": [{"name": "news"}],
@@ -77,7 +84,8 @@ def newsroom_files(tmp_path: Path) -> tuple[Path, Path]:
                     "response_id": f"summary-{inst['id']:03d}",
                     "annotator": f"slot{slot}",
                     "ratings": {
-                        c.lower(): inst["annotations"][c]["individual_human_scores"][slot] for c in NEWSROOM_CRITERIA
+                        c.lower(): inst["annotations"][c]["individual_human_scores"][slot]
+                        for c in NEWSROOM_CRITERIA
                     },
                 }
             )
@@ -101,7 +109,10 @@ def pandalm_files(tmp_path: Path) -> tuple[Path, Path]:
                 "prompt": text,
                 "domain": "general",
                 "source": "expert",
-                "provenance": {"origin": "pandalm-testset-v1", "motivation_app": rec["motivation_app"]},
+                "provenance": {
+                    "origin": "pandalm-testset-v1",
+                    "motivation_app": rec["motivation_app"],
+                },
                 "responses": [
                     {"response_id": f"{pid}-1", "text": _text(rec["response1"]), "model": model1},
                     {"response_id": f"{pid}-2", "text": _text(rec["response2"]), "model": model2},
@@ -119,7 +130,9 @@ def pandalm_files(tmp_path: Path) -> tuple[Path, Path]:
                     "choice": PANDALM_CHOICE[rec[f"annotator{k}"]],
                 }
             )
-    return _write_jsonl(tmp_path / "pandalm_items.jsonl", items), _write_jsonl(tmp_path / "pandalm_judgments.jsonl", judgments)
+    return _write_jsonl(tmp_path / "pandalm_items.jsonl", items), _write_jsonl(
+        tmp_path / "pandalm_judgments.jsonl", judgments
+    )
 
 
 def _text(value) -> str:

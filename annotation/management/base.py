@@ -19,7 +19,9 @@ from ..models import Project
 
 class TrenchcoatCommand(BaseCommand):
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--json", action="store_true", help="print one machine-readable JSON document on stdout")
+        parser.add_argument(
+            "--json", action="store_true", help="print one machine-readable JSON document on stdout"
+        )
 
     def render(self, result: dict[str, Any]) -> None:
         """Human-readable output; the default prints the result's keys."""
@@ -37,7 +39,8 @@ class TrenchcoatCommand(BaseCommand):
                 body: dict[str, Any] = {"ok": False, "error": lines[0]}
                 if isinstance(exc, ValidationProblems):
                     body["problems"] = [
-                        {"line": p.line, "field": p.field, "message": p.message} for p in exc.problems
+                        {"line": p.line, "field": p.field, "message": p.message}
+                        for p in exc.problems
                     ]
                 self.stdout.write(json.dumps(body, indent=2))
             for line in lines[1:]:
@@ -53,7 +56,9 @@ class TrenchcoatCommand(BaseCommand):
         try:
             return Project.objects.get(slug=slug)
         except Project.DoesNotExist:
-            raise CommandError(f"no project '{slug}'; create it with project_apply FILE.json") from None
+            raise CommandError(
+                f"no project '{slug}'; create it with project_apply FILE.json"
+            ) from None
 
     @property
     def interactive_progress(self) -> bool:

@@ -25,14 +25,20 @@ class Prompt(models.Model):
     minhash = models.BinaryField(null=True, blank=True, editable=False)
     provenance = models.JSONField(default=dict, blank=True)
     import_batch = models.ForeignKey(
-        "annotation.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="prompts"
+        "annotation.ImportBatch",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="prompts",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["project", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "external_id"], name="prompt_external_id_unique_per_project"),
+            models.UniqueConstraint(
+                fields=["project", "external_id"], name="prompt_external_id_unique_per_project"
+            ),
         ]
         indexes = [models.Index(fields=["project", "domain"])]
 

@@ -109,9 +109,15 @@ class Criterion(models.Model):
     class Meta:
         ordering = ["project", "position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "key"], name="criterion_key_unique_per_project"),
-            models.CheckConstraint(condition=Q(scale_min__lt=models.F("scale_max")), name="criterion_scale_ordered"),
-            models.CheckConstraint(condition=Q(weight__gte=0), name="criterion_weight_non_negative"),
+            models.UniqueConstraint(
+                fields=["project", "key"], name="criterion_key_unique_per_project"
+            ),
+            models.CheckConstraint(
+                condition=Q(scale_min__lt=models.F("scale_max")), name="criterion_scale_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(weight__gte=0), name="criterion_weight_non_negative"
+            ),
         ]
         verbose_name_plural = "criteria"
 
@@ -136,7 +142,9 @@ class Domain(models.Model):
     class Meta:
         ordering = ["project", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "name"], name="domain_name_unique_per_project"),
+            models.UniqueConstraint(
+                fields=["project", "name"], name="domain_name_unique_per_project"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -149,14 +157,18 @@ class Membership(models.Model):
         LEAD = "lead", "Project lead"
         RESEARCHER = "researcher", "Researcher"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "project"], name="one_membership_per_user_and_project"),
+            models.UniqueConstraint(
+                fields=["user", "project"], name="one_membership_per_user_and_project"
+            ),
         ]
 
     def __str__(self) -> str:

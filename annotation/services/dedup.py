@@ -69,7 +69,10 @@ def minhash_bytes(m: MinHash) -> bytes:
 
 def minhash_from_bytes(raw: bytes) -> MinHash:
     return MinHash(
-        num_perm=NUM_PERM, seed=1, hashvalues=np.frombuffer(raw, dtype=np.uint64), permutations=_permutations()
+        num_perm=NUM_PERM,
+        seed=1,
+        hashvalues=np.frombuffer(raw, dtype=np.uint64),
+        permutations=_permutations(),
     )
 
 

@@ -90,7 +90,9 @@ def _decode(raw: bytes) -> tuple[str | None, Problem | None]:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return None, Problem(line, "(encoding)", "the file is not UTF-8; save it as UTF-8 and try again")
+        return None, Problem(
+            line, "(encoding)", "the file is not UTF-8; save it as UTF-8 and try again"
+        )
 
 
 def _jsonl_objects(text: str, problems: list[Problem]) -> Iterator[tuple[int, dict]]:
@@ -101,28 +103,46 @@ def _jsonl_objects(text: str, problems: list[Problem]) -> Iterator[tuple[int, di
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             problems.append(
-                Problem(number, "(line)", f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object")
+                Problem(
+                    number,
+                    "(line)",
+                    f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object",
+                )
             )
             continue
         if not isinstance(obj, dict):
-            problems.append(Problem(number, "(line)", "must be a JSON object, like {\"prompt_id\": ...}"))
+            problems.append(
+                Problem(number, "(line)", 'must be a JSON object, like {"prompt_id": ...}')
+            )
             continue
         yield number, obj
 
 
-def _str_field(obj: dict, name: str, line: int, problems: list[Problem], *, where: str = "", required: bool = True) -> str | None:
+def _str_field(
+    obj: dict,
+    name: str,
+    line: int,
+    problems: list[Problem],
+    *,
+    where: str = "",
+    required: bool = True,
+) -> str | None:
     value = obj.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             problems.append(Problem(line, f"{where}{name}", "is required and must not be empty"))
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        problems.append(Problem(line, f"{where}{name}", f"must be a string, got {type(value).__name__}"))
+        problems.append(
+            Problem(line, f"{where}{name}", f"must be a string, got {type(value).__name__}")
+        )
         return None
     return str(value)
 
 
-def _choice(value: Any, choices, line: int, name: str, default: str, problems: list[Problem]) -> str:
+def _choice(
+    value: Any, choices, line: int, name: str, default: str, problems: list[Problem]
+) -> str:
     if value is None or value == "":
         return default
     allowed = [c for c, _ in choices]
@@ -142,7 +162,7 @@ def _dict_field(value: Any, line: int, name: str, problems: list[Problem]) -> di
             problems.append(Problem(line, name, "must be a JSON object"))
             return {}
     if not isinstance(value, dict):
-        problems.append(Problem(line, name, "must be an object, e.g. {\"license\": \"CC-BY-4.0\"}"))
+        problems.append(Problem(line, name, 'must be an object, e.g. {"license": "CC-BY-4.0"}'))
         return {}
     return value
 
@@ -173,20 +193,37 @@ class _PromptRow:
     content_hash: str = ""
 
 
-def _parse_response(obj: Any, line: int, where: str, problems: list[Problem]) -> _ResponseRow | None:
+def _parse_response(
+    obj: Any, line: int, where: str, problems: list[Problem]
+) -> _ResponseRow | None:
     if not isinstance(obj, dict):
-        problems.append(Problem(line, where.rstrip("."), "must be an object with response_id and text"))
+        problems.append(
+            Problem(line, where.rstrip("."), "must be an object with response_id and text")
+        )
         return None
     for key in obj:
         if key not in RESPONSE_FIELDS:
-            problems.append(Problem(line, f"{where}{key}", f"unknown field; allowed: {', '.join(RESPONSE_FIELDS)}"))
+            problems.append(
+                Problem(
+                    line, f"{where}{key}", f"unknown field; allowed: {', '.join(RESPONSE_FIELDS)}"
+                )
+            )
     rid = _str_field(obj, "response_id", line, problems, where=where)
     # An empty model output is real data (and should rate poorly), so "" is accepted.
     text = obj.get("text")
     if not isinstance(text, str):
-        problems.append(Problem(line, f"{where}text", "is required and must be text (\"\" for an empty output)"))
+        problems.append(
+            Problem(line, f"{where}text", 'is required and must be text ("" for an empty output)')
+        )
         text = None
-    origin = _choice(obj.get("origin"), Response.Origin.choices, line, f"{where}origin", Response.Origin.MODEL, problems)
+    origin = _choice(
+        obj.get("origin"),
+        Response.Origin.choices,
+        line,
+        f"{where}origin",
+        Response.Origin.MODEL,
+        problems,
+    )
     model = obj.get("model") or ""
     if not isinstance(model, str):
         problems.append(Problem(line, f"{where}model", "must be a string"))
@@ -200,14 +237,18 @@ def _parse_response(obj: Any, line: int, where: str, problems: list[Problem]) ->
 def _parse_prompt(obj: dict, line: int, problems: list[Problem]) -> _PromptRow | None:
     for key in obj:
         if key not in PROMPT_FIELDS:
-            problems.append(Problem(line, key, f"unknown field; allowed: {', '.join(PROMPT_FIELDS)}"))
+            problems.append(
+                Problem(line, key, f"unknown field; allowed: {', '.join(PROMPT_FIELDS)}")
+            )
     pid = _str_field(obj, "prompt_id", line, problems)
     text = obj.get("prompt")
     if not isinstance(text, str) or not text.strip():
         problems.append(Problem(line, "prompt", "is required and must be non-empty text"))
         text = None
     domain = _str_field(obj, "domain", line, problems)
-    source = _choice(obj.get("source"), Prompt.Source.choices, line, "source", Prompt.Source.CURATED, problems)
+    source = _choice(
+        obj.get("source"), Prompt.Source.choices, line, "source", Prompt.Source.CURATED, problems
+    )
     provenance = _dict_field(obj.get("provenance"), line, "provenance", problems)
     raw_responses = obj.get("responses", [])
     responses: list[_ResponseRow] = []
@@ -264,7 +305,11 @@ def _csv_prompts(text: str, problems: list[Problem]) -> list[_PromptRow]:
             first = prompts[pid]
             if (obj["prompt"], obj["domain"]) != (first.text, first.domain):
                 problems.append(
-                    Problem(line, "prompt", f"prompt '{pid}' has different text or domain than on line {first.line}")
+                    Problem(
+                        line,
+                        "prompt",
+                        f"prompt '{pid}' has different text or domain than on line {first.line}",
+                    )
                 )
                 continue
         response = _parse_response(response_obj, line, "", problems)
@@ -311,7 +356,9 @@ def items_import(
     """
     if on_duplicate not in ("reject", "merge", "keep"):
         raise ValueError(f"on_duplicate must be reject, merge or keep, not {on_duplicate!r}")
-    filename = filename or (os.path.basename(str(source)) if isinstance(source, str | Path) else "upload.jsonl")
+    filename = filename or (
+        os.path.basename(str(source)) if isinstance(source, str | Path) else "upload.jsonl"
+    )
     raw = _read_source(source)
     problems: list[Problem] = []
     rows = _parse_items(raw, filename, problems)
@@ -323,19 +370,31 @@ def items_import(
         if row.domain not in domains:
             known = ", ".join(sorted(domains)) or "(none)"
             problems.append(
-                Problem(row.line, "domain", f"unknown domain '{row.domain}'; this project has: {known}. "
-                        "Fix the line or add the domain to the project")
+                Problem(
+                    row.line,
+                    "domain",
+                    f"unknown domain '{row.domain}'; this project has: {known}. "
+                    "Fix the line or add the domain to the project",
+                )
             )
         if row.external_id in seen_prompt:
             problems.append(
-                Problem(row.line, "prompt_id", f"'{row.external_id}' appears twice in the file (first on line {seen_prompt[row.external_id]})")
+                Problem(
+                    row.line,
+                    "prompt_id",
+                    f"'{row.external_id}' appears twice in the file (first on line {seen_prompt[row.external_id]})",
+                )
             )
         seen_prompt.setdefault(row.external_id, row.line)
         row.content_hash = dedup.content_hash(row.text)
         for r in row.responses:
             if r.external_id in seen_response:
                 problems.append(
-                    Problem(r.line, "response_id", f"'{r.external_id}' appears twice in the file (first on line {seen_response[r.external_id]})")
+                    Problem(
+                        r.line,
+                        "response_id",
+                        f"'{r.external_id}' appears twice in the file (first on line {seen_response[r.external_id]})",
+                    )
                 )
             seen_response.setdefault(r.external_id, r.line)
             r.content_hash = dedup.content_hash(r.text)
@@ -345,13 +404,15 @@ def items_import(
     # Compare with what is stored: same content is "unchanged", different content a problem.
     existing_prompts = {
         p.external_id: p
-        for p in Prompt.objects.filter(project=project, external_id__in=list(seen_prompt)).select_related("domain")
+        for p in Prompt.objects.filter(
+            project=project, external_id__in=list(seen_prompt)
+        ).select_related("domain")
     }
     existing_responses = {
         r["external_id"]: r
-        for r in Response.objects.filter(project=project, external_id__in=list(seen_response)).values(
-            "id", "external_id", "content_hash", "prompt_id", "prompt__external_id"
-        )
+        for r in Response.objects.filter(
+            project=project, external_id__in=list(seen_response)
+        ).values("id", "external_id", "content_hash", "prompt_id", "prompt__external_id")
     }
     stored_hash_to_prompt: dict[str, Prompt] = {}
     hashes = {row.content_hash for row in rows}
@@ -370,20 +431,30 @@ def items_import(
         if stored is not None:
             if stored.content_hash != row.content_hash or stored.domain.name != row.domain:
                 problems.append(
-                    Problem(row.line, "prompt", f"prompt_id '{row.external_id}' is already stored with different "
-                            "text or domain; stored prompts are never overwritten, give this one a new prompt_id")
+                    Problem(
+                        row.line,
+                        "prompt",
+                        f"prompt_id '{row.external_id}' is already stored with different "
+                        "text or domain; stored prompts are never overwritten, give this one a new prompt_id",
+                    )
                 )
                 continue
             unchanged["prompts"] += 1
             target = stored
         else:
-            twin = stored_hash_to_prompt.get(row.content_hash) or file_hash_to_row.get(row.content_hash)
+            twin = stored_hash_to_prompt.get(row.content_hash) or file_hash_to_row.get(
+                row.content_hash
+            )
             if twin is not None and on_duplicate != "keep":
                 twin_id = twin.external_id
                 if on_duplicate == "reject":
                     problems.append(
-                        Problem(row.line, "prompt", f"the same text as prompt '{twin_id}' (after normalizing case and "
-                                "whitespace); remove the line, or import with on_duplicate=merge or keep")
+                        Problem(
+                            row.line,
+                            "prompt",
+                            f"the same text as prompt '{twin_id}' (after normalizing case and "
+                            "whitespace); remove the line, or import with on_duplicate=merge or keep",
+                        )
                     )
                     continue
                 merged["prompts"] += 1
@@ -398,8 +469,12 @@ def items_import(
                 same_prompt = old["prompt__external_id"] == target.external_id
                 if old["content_hash"] != r.content_hash or not same_prompt:
                     problems.append(
-                        Problem(r.line, "response_id", f"'{r.external_id}' is already stored with different text or "
-                                "for another prompt; give this response a new response_id")
+                        Problem(
+                            r.line,
+                            "response_id",
+                            f"'{r.external_id}' is already stored with different text or "
+                            "for another prompt; give this response a new response_id",
+                        )
                     )
                 else:
                     unchanged["responses"] += 1
@@ -453,7 +528,9 @@ def items_import(
             }
         response_objs = []
         for target, r in new_responses:
-            prompt = target if isinstance(target, Prompt) else created_by_external[target.external_id]
+            prompt = (
+                target if isinstance(target, Prompt) else created_by_external[target.external_id]
+            )
             response_objs.append(
                 Response(
                     project=project,
@@ -467,16 +544,25 @@ def items_import(
                 )
             )
         Response.objects.bulk_create(response_objs, batch_size=BATCH)
-        result.near_duplicate_clusters = _cluster_new_prompts(project, batch, created_by_external, signatures)
-        batch.counts = {**result.created, "merged": merged, "unchanged": unchanged,
-                        "near_duplicate_clusters": result.near_duplicate_clusters}
+        result.near_duplicate_clusters = _cluster_new_prompts(
+            project, batch, created_by_external, signatures
+        )
+        batch.counts = {
+            **result.created,
+            "merged": merged,
+            "unchanged": unchanged,
+            "near_duplicate_clusters": result.near_duplicate_clusters,
+        }
         batch.save(update_fields=["counts"])
     result.batch = batch
     return result
 
 
 def _cluster_new_prompts(
-    project: Project, batch: ImportBatch, created: dict[str, Prompt], signatures: dict[str, dedup.MinHash]
+    project: Project,
+    batch: ImportBatch,
+    created: dict[str, Prompt],
+    signatures: dict[str, dedup.MinHash],
 ) -> int:
     """Assign near_dup_cluster for new prompts and any stored prompts they join."""
     existing = (
@@ -498,7 +584,9 @@ def _cluster_new_prompts(
         return 0
     # A stored prompt may already belong to a cluster with another root: keep the smallest.
     stored = dict(
-        Prompt.objects.filter(pk__in=list(clusters), near_dup_cluster__isnull=False).values_list("pk", "near_dup_cluster")
+        Prompt.objects.filter(pk__in=list(clusters), near_dup_cluster__isnull=False).values_list(
+            "pk", "near_dup_cluster"
+        )
     )
     root_of_root: dict[int, int] = {}
     for pk, root in clusters.items():
@@ -507,7 +595,9 @@ def _cluster_new_prompts(
     final = {pk: root_of_root.get(root, root) for pk, root in clusters.items()}
     old_roots = {stored[pk]: final[pk] for pk in stored if stored[pk] != final[pk]}
     for old_root, new_root in old_roots.items():
-        Prompt.objects.filter(project=project, near_dup_cluster=old_root).update(near_dup_cluster=new_root)
+        Prompt.objects.filter(project=project, near_dup_cluster=old_root).update(
+            near_dup_cluster=new_root
+        )
     by_root: dict[int, list[int]] = {}
     for pk, root in final.items():
         by_root.setdefault(root, []).append(pk)
@@ -519,7 +609,17 @@ def _cluster_new_prompts(
 # -- judgments -----------------------------------------------------------------------------
 
 LIKERT_FIELDS = ("kind", "response_id", "annotator", "ratings", "comment", "duration_ms", "flags")
-PAIRWISE_FIELDS = ("kind", "prompt_id", "response_a", "response_b", "annotator", "choice", "comment", "duration_ms", "flags")
+PAIRWISE_FIELDS = (
+    "kind",
+    "prompt_id",
+    "response_a",
+    "response_b",
+    "annotator",
+    "choice",
+    "comment",
+    "duration_ms",
+    "flags",
+)
 CHOICE_MAP = {"a": "left", "b": "right", "tie": "tie"}
 
 
@@ -538,7 +638,9 @@ def judgments_import(
     problem (judgments are never overwritten). Pairs are stored as shown: response_a on the
     left, response_b on the right.
     """
-    filename = filename or (os.path.basename(str(source)) if isinstance(source, str | Path) else "upload.jsonl")
+    filename = filename or (
+        os.path.basename(str(source)) if isinstance(source, str | Path) else "upload.jsonl"
+    )
     raw = _read_source(source)
     problems: list[Problem] = []
     text, problem = _decode(raw)
@@ -562,7 +664,11 @@ def judgments_import(
             "id", "external_id", "prompt_id", "prompt__external_id"
         )
     }
-    prompts = dict(Prompt.objects.filter(project=project, external_id__in=prompt_ids).values_list("external_id", "id"))
+    prompts = dict(
+        Prompt.objects.filter(project=project, external_id__in=prompt_ids).values_list(
+            "external_id", "id"
+        )
+    )
 
     likert: list[dict] = []
     pairwise: list[dict] = []
@@ -576,37 +682,79 @@ def judgments_import(
         allowed = LIKERT_FIELDS if kind == "likert" else PAIRWISE_FIELDS
         for key in obj:
             if key not in allowed:
-                problems.append(Problem(line, key, f"unknown field for a {kind} judgment; allowed: {', '.join(allowed)}"))
+                problems.append(
+                    Problem(
+                        line,
+                        key,
+                        f"unknown field for a {kind} judgment; allowed: {', '.join(allowed)}",
+                    )
+                )
         annotator = _str_field(obj, "annotator", line, problems)
         extras = _judgment_extras(obj, line, problems)
         if kind == "likert":
             rid = _str_field(obj, "response_id", line, problems)
             response = responses.get(rid) if rid else None
             if rid and response is None:
-                problems.append(Problem(line, "response_id", f"no response '{rid}' in this project; import the items first"))
+                problems.append(
+                    Problem(
+                        line,
+                        "response_id",
+                        f"no response '{rid}' in this project; import the items first",
+                    )
+                )
             ratings = _ratings(obj.get("ratings"), criteria, line, problems)
             if None in (annotator, response, ratings):
                 continue
             key = (annotator, response["id"])
             if key in seen_likert:
                 problems.append(
-                    Problem(line, "annotator", f"'{annotator}' rated response '{rid}' already on line {seen_likert[key]}")
+                    Problem(
+                        line,
+                        "annotator",
+                        f"'{annotator}' rated response '{rid}' already on line {seen_likert[key]}",
+                    )
                 )
                 continue
             seen_likert[key] = line
-            likert.append({"line": line, "annotator": annotator, "response": response, "ratings": ratings, **extras})
+            likert.append(
+                {
+                    "line": line,
+                    "annotator": annotator,
+                    "response": response,
+                    "ratings": ratings,
+                    **extras,
+                }
+            )
         else:
             pid = _str_field(obj, "prompt_id", line, problems)
             if pid and pid not in prompts:
-                problems.append(Problem(line, "prompt_id", f"no prompt '{pid}' in this project; import the items first"))
+                problems.append(
+                    Problem(
+                        line,
+                        "prompt_id",
+                        f"no prompt '{pid}' in this project; import the items first",
+                    )
+                )
             pair = []
             for side in ("response_a", "response_b"):
                 rid = _str_field(obj, side, line, problems)
                 r = responses.get(rid) if rid else None
                 if rid and r is None:
-                    problems.append(Problem(line, side, f"no response '{rid}' in this project; import the items first"))
+                    problems.append(
+                        Problem(
+                            line,
+                            side,
+                            f"no response '{rid}' in this project; import the items first",
+                        )
+                    )
                 elif r is not None and pid in prompts and r["prompt_id"] != prompts[pid]:
-                    problems.append(Problem(line, side, f"response '{rid}' belongs to prompt '{r['prompt__external_id']}', not '{pid}'"))
+                    problems.append(
+                        Problem(
+                            line,
+                            side,
+                            f"response '{rid}' belongs to prompt '{r['prompt__external_id']}', not '{pid}'",
+                        )
+                    )
                     r = None
                 pair.append(r)
             choice = obj.get("choice")
@@ -620,12 +768,25 @@ def judgments_import(
                 continue
             key = (annotator, *sorted((pair[0]["id"], pair[1]["id"])))
             if key in seen_pair:
-                problems.append(Problem(line, "annotator", f"'{annotator}' compared this pair already on line {seen_pair[key]}"))
+                problems.append(
+                    Problem(
+                        line,
+                        "annotator",
+                        f"'{annotator}' compared this pair already on line {seen_pair[key]}",
+                    )
+                )
                 continue
             seen_pair[key] = line
             pairwise.append(
-                {"line": line, "annotator": annotator, "prompt_id": prompts[pid], "left": pair[0]["id"],
-                 "right": pair[1]["id"], "choice": CHOICE_MAP[choice], **extras}
+                {
+                    "line": line,
+                    "annotator": annotator,
+                    "prompt_id": prompts[pid],
+                    "left": pair[0]["id"],
+                    "right": pair[1]["id"],
+                    "choice": CHOICE_MAP[choice],
+                    **extras,
+                }
             )
         if len(problems) > MAX_PROBLEMS:
             break
@@ -633,7 +794,9 @@ def judgments_import(
         raise ValidationProblems(problems, what=filename)
 
     external = dict(
-        Annotator.objects.filter(project=project, user__isnull=True).values_list("external_id", "id")
+        Annotator.objects.filter(project=project, user__isnull=True).values_list(
+            "external_id", "id"
+        )
     )
     new_names = sorted({j["annotator"] for j in likert + pairwise} - set(external))
     annotator_pks = {name: external[name] for name in external}
@@ -647,7 +810,9 @@ def judgments_import(
         (a, ra, rb): (left, choice)
         for a, ra, rb, left, choice in PairwiseJudgment.objects.filter(
             prompt__project=project, annotator_id__in=list(external.values())
-        ).values_list("annotator__external_id", "response_a_id", "response_b_id", "left_id", "choice")
+        ).values_list(
+            "annotator__external_id", "response_a_id", "response_b_id", "left_id", "choice"
+        )
     }
     new_likert, new_pairwise = [], []
     unchanged = {"likert": 0, "pairwise": 0}
@@ -658,8 +823,14 @@ def judgments_import(
         elif old == j["ratings"]:
             unchanged["likert"] += 1
         else:
-            problems.append(Problem(j["line"], "ratings", f"'{j['annotator']}' already rated this response differently "
-                                    "in an earlier import; judgments are never overwritten"))
+            problems.append(
+                Problem(
+                    j["line"],
+                    "ratings",
+                    f"'{j['annotator']}' already rated this response differently "
+                    "in an earlier import; judgments are never overwritten",
+                )
+            )
     for j in pairwise:
         a, b = sorted((j["left"], j["right"]))
         old = stored_pairs.get((j["annotator"], a, b))
@@ -668,8 +839,14 @@ def judgments_import(
         elif old == (j["left"], j["choice"]):
             unchanged["pairwise"] += 1
         else:
-            problems.append(Problem(j["line"], "choice", f"'{j['annotator']}' already judged this pair differently "
-                                    "in an earlier import; judgments are never overwritten"))
+            problems.append(
+                Problem(
+                    j["line"],
+                    "choice",
+                    f"'{j['annotator']}' already judged this pair differently "
+                    "in an earlier import; judgments are never overwritten",
+                )
+            )
     if problems:
         raise ValidationProblems(problems, what=filename)
 
@@ -687,18 +864,27 @@ def judgments_import(
             counts={},
         )
         needed = sorted({j["annotator"] for j in new_likert + new_pairwise} & set(new_names))
-        Annotator.objects.bulk_create([Annotator(project=project, external_id=name) for name in needed])
+        Annotator.objects.bulk_create(
+            [Annotator(project=project, external_id=name) for name in needed]
+        )
         if needed:
             annotator_pks.update(
-                Annotator.objects.filter(project=project, user__isnull=True, external_id__in=needed).values_list("external_id", "id")
+                Annotator.objects.filter(
+                    project=project, user__isnull=True, external_id__in=needed
+                ).values_list("external_id", "id")
             )
         result.created["annotators"] = len(needed)
         LikertJudgment.objects.bulk_create(
             [
                 LikertJudgment(
-                    response_id=j["response"]["id"], annotator_id=annotator_pks[j["annotator"]], ratings=j["ratings"],
-                    comment=j["comment"], duration_ms=j["duration_ms"], flags=j["flags"],
-                    source=JudgmentSource.IMPORTED, import_batch=batch,
+                    response_id=j["response"]["id"],
+                    annotator_id=annotator_pks[j["annotator"]],
+                    ratings=j["ratings"],
+                    comment=j["comment"],
+                    duration_ms=j["duration_ms"],
+                    flags=j["flags"],
+                    source=JudgmentSource.IMPORTED,
+                    import_batch=batch,
                 )
                 for j in new_likert
             ],
@@ -709,10 +895,18 @@ def judgments_import(
         PairwiseJudgment.objects.bulk_create(
             [
                 PairwiseJudgment(
-                    prompt_id=j["prompt_id"], left_id=j["left"], right_id=j["right"],
-                    response_a_id=min(j["left"], j["right"]), response_b_id=max(j["left"], j["right"]),
-                    annotator_id=annotator_pks[j["annotator"]], choice=j["choice"], comment=j["comment"],
-                    duration_ms=j["duration_ms"], flags=j["flags"], source=JudgmentSource.IMPORTED, import_batch=batch,
+                    prompt_id=j["prompt_id"],
+                    left_id=j["left"],
+                    right_id=j["right"],
+                    response_a_id=min(j["left"], j["right"]),
+                    response_b_id=max(j["left"], j["right"]),
+                    annotator_id=annotator_pks[j["annotator"]],
+                    choice=j["choice"],
+                    comment=j["comment"],
+                    duration_ms=j["duration_ms"],
+                    flags=j["flags"],
+                    source=JudgmentSource.IMPORTED,
+                    import_batch=batch,
                 )
                 for j in new_pairwise
             ],
@@ -736,8 +930,12 @@ def _judgment_extras(obj: dict, line: int, problems: list[Problem]) -> dict:
         problems.append(Problem(line, "comment", "must be a string"))
         comment = ""
     duration = obj.get("duration_ms")
-    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int) or duration < 0):
-        problems.append(Problem(line, "duration_ms", "must be a non-negative integer (milliseconds)"))
+    if duration is not None and (
+        isinstance(duration, bool) or not isinstance(duration, int) or duration < 0
+    ):
+        problems.append(
+            Problem(line, "duration_ms", "must be a non-negative integer (milliseconds)")
+        )
         duration = None
     flags = obj.get("flags") or []
     if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
@@ -746,25 +944,45 @@ def _judgment_extras(obj: dict, line: int, problems: list[Problem]) -> dict:
     return {"comment": comment, "duration_ms": duration, "flags": flags}
 
 
-def _ratings(value: Any, criteria: dict[str, Criterion], line: int, problems: list[Problem]) -> dict[str, int] | None:
+def _ratings(
+    value: Any, criteria: dict[str, Criterion], line: int, problems: list[Problem]
+) -> dict[str, int] | None:
     if not isinstance(value, dict) or not value:
-        problems.append(Problem(line, "ratings", "must be an object of criterion: value, e.g. {\"usefulness\": 4}"))
+        problems.append(
+            Problem(
+                line, "ratings", 'must be an object of criterion: value, e.g. {"usefulness": 4}'
+            )
+        )
         return None
     ok = True
     for key, v in value.items():
         criterion = criteria.get(key)
         if criterion is None:
             problems.append(
-                Problem(line, f"ratings.{key}", f"unknown criterion '{key}'; this project has: {', '.join(criteria)}")
+                Problem(
+                    line,
+                    f"ratings.{key}",
+                    f"unknown criterion '{key}'; this project has: {', '.join(criteria)}",
+                )
             )
             ok = False
             continue
         if isinstance(v, bool) or not isinstance(v, int):
-            problems.append(Problem(line, f"ratings.{key}", f"{v!r} is not a whole number on {criterion.scale_min}..{criterion.scale_max}"))
+            problems.append(
+                Problem(
+                    line,
+                    f"ratings.{key}",
+                    f"{v!r} is not a whole number on {criterion.scale_min}..{criterion.scale_max}",
+                )
+            )
             ok = False
         elif not criterion.scale_min <= v <= criterion.scale_max:
             problems.append(
-                Problem(line, f"ratings.{key}", f"{v} is outside the scale {criterion.scale_min}..{criterion.scale_max}")
+                Problem(
+                    line,
+                    f"ratings.{key}",
+                    f"{v} is outside the scale {criterion.scale_min}..{criterion.scale_max}",
+                )
             )
             ok = False
     return dict(value) if ok else None

@@ -38,11 +38,22 @@ PROJECT_FIELDS = (
     "tie_tolerance",
     "status",
 )
-CRITERION_FIELDS = ("key", "label", "description", "scale_min", "scale_max", "point_labels", "level", "weight")
+CRITERION_FIELDS = (
+    "key",
+    "label",
+    "description",
+    "scale_min",
+    "scale_max",
+    "point_labels",
+    "level",
+    "weight",
+)
 DOMAIN_FIELDS = ("name", "target_share", "safety_critical")
 
 
-def criteria_problems(criteria: Sequence[dict[str, Any]], *, where: str = "criteria") -> list[Problem]:
+def criteria_problems(
+    criteria: Sequence[dict[str, Any]], *, where: str = "criteria"
+) -> list[Problem]:
     """Problems with a project's criteria as a whole: at least one, unique keys, weights >= 0
     summing to 1, ordered scales."""
     problems: list[Problem] = []
@@ -53,24 +64,40 @@ def criteria_problems(criteria: Sequence[dict[str, Any]], *, where: str = "crite
     for i, c in enumerate(criteria):
         key = c.get("key")
         if key in seen:
-            problems.append(Problem(None, f"{where}[{i}].key", f"'{key}' is used twice; keys must be unique"))
+            problems.append(
+                Problem(None, f"{where}[{i}].key", f"'{key}' is used twice; keys must be unique")
+            )
         seen.add(key)
         weight = c.get("weight", 0.25)
-        if not isinstance(weight, int | float) or isinstance(weight, bool) or not math.isfinite(weight):
+        if (
+            not isinstance(weight, int | float)
+            or isinstance(weight, bool)
+            or not math.isfinite(weight)
+        ):
             problems.append(Problem(None, f"{where}[{i}].weight", f"{weight!r} is not a number"))
             continue
         if weight < 0:
-            problems.append(Problem(None, f"{where}[{i}].weight", f"{weight} is negative; weights are >= 0"))
+            problems.append(
+                Problem(None, f"{where}[{i}].weight", f"{weight} is negative; weights are >= 0")
+            )
         total += weight
         lo, hi = c.get("scale_min", 1), c.get("scale_max", 5)
         if isinstance(lo, int) and isinstance(hi, int) and lo >= hi:
             problems.append(
-                Problem(None, f"{where}[{i}].scale_max", f"scale {lo}..{hi} is empty; scale_max must exceed scale_min")
+                Problem(
+                    None,
+                    f"{where}[{i}].scale_max",
+                    f"scale {lo}..{hi} is empty; scale_max must exceed scale_min",
+                )
             )
     if not problems and abs(total - 1.0) > WEIGHT_TOLERANCE:
         listed = ", ".join(f"{c.get('key')}={c.get('weight', 0.25)}" for c in criteria)
         problems.append(
-            Problem(None, f"{where}.weight", f"weights must sum to 1, these sum to {total:.6g} ({listed})")
+            Problem(
+                None,
+                f"{where}.weight",
+                f"weights must sum to 1, these sum to {total:.6g} ({listed})",
+            )
         )
     return problems
 
@@ -83,14 +110,26 @@ def domain_problems(domains: Sequence[dict[str, Any]], *, where: str = "domains"
     names = [d.get("name") for d in domains]
     for i, name in enumerate(names):
         if names.index(name) != i:
-            problems.append(Problem(None, f"{where}[{i}].name", f"'{name}' is used twice; names must be unique"))
+            problems.append(
+                Problem(None, f"{where}[{i}].name", f"'{name}' is used twice; names must be unique")
+            )
     shares = [d.get("target_share") for d in domains]
     if any(s is not None for s in shares):
         if any(s is None for s in shares):
-            problems.append(Problem(None, f"{where}.target_share", "give a target_share for every domain or for none"))
+            problems.append(
+                Problem(
+                    None,
+                    f"{where}.target_share",
+                    "give a target_share for every domain or for none",
+                )
+            )
         elif abs(sum(shares) - 1.0) > WEIGHT_TOLERANCE:
             problems.append(
-                Problem(None, f"{where}.target_share", f"target shares must sum to 1, these sum to {sum(shares):.6g}")
+                Problem(
+                    None,
+                    f"{where}.target_share",
+                    f"target shares must sum to 1, these sum to {sum(shares):.6g}",
+                )
             )
     return problems
 
@@ -107,7 +146,11 @@ def _full_clean(obj, field_prefix: str, exclude: list[str]) -> list[Problem]:
         obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         return [
-            Problem(None, f"{field_prefix}{name}" if name != "__all__" else field_prefix.rstrip("."), "; ".join(msgs))
+            Problem(
+                None,
+                f"{field_prefix}{name}" if name != "__all__" else field_prefix.rstrip("."),
+                "; ".join(msgs),
+            )
             for name, msgs in exc.message_dict.items()
         ]
     return []
@@ -132,11 +175,15 @@ def project_apply(*, definition: dict[str, Any]) -> tuple[Project, bool]:
     """
     problems: list[Problem] = []
     if not isinstance(definition, dict):
-        raise ValidationProblems([Problem(None, "(top level)", "the definition must be a JSON object")], what="project")
+        raise ValidationProblems(
+            [Problem(None, "(top level)", "the definition must be a JSON object")], what="project"
+        )
     problems += _unknown_keys(definition, ("slug", *PROJECT_FIELDS, "criteria", "domains"), "")
     slug = definition.get("slug")
     if not slug or not isinstance(slug, str):
-        problems.append(Problem(None, "slug", "required: a short identifier such as 'helpfulness-v2'"))
+        problems.append(
+            Problem(None, "slug", "required: a short identifier such as 'helpfulness-v2'")
+        )
         raise ValidationProblems(problems, what="project")
 
     project = Project.objects.filter(slug=slug).first()
@@ -150,18 +197,24 @@ def project_apply(*, definition: dict[str, Any]) -> tuple[Project, bool]:
         project.name = slug
     problems += _full_clean(project, "", exclude=[])
 
-    raw_criteria = definition.get("criteria", None)
+    raw_criteria = definition.get("criteria")
     if raw_criteria is None:
         criteria = (
-            [_criterion_dict(c) for c in project.criteria.all()] if not created else [dict(c, weight=0.25) for c in DEFAULT_CRITERIA]
+            [_criterion_dict(c) for c in project.criteria.all()]
+            if not created
+            else [dict(c, weight=0.25) for c in DEFAULT_CRITERIA]
         )
     else:
         criteria = list(raw_criteria) if isinstance(raw_criteria, list) else []
         if not isinstance(raw_criteria, list):
             problems.append(Problem(None, "criteria", "must be a list of criterion objects"))
-    raw_domains = definition.get("domains", None)
+    raw_domains = definition.get("domains")
     if raw_domains is None:
-        domains = [_domain_dict(d) for d in project.domains.all()] if not created else [{"name": "general"}]
+        domains = (
+            [_domain_dict(d) for d in project.domains.all()]
+            if not created
+            else [{"name": "general"}]
+        )
     else:
         domains = list(raw_domains) if isinstance(raw_domains, list) else []
         if not isinstance(raw_domains, list):
@@ -185,7 +238,9 @@ def project_apply(*, definition: dict[str, Any]) -> tuple[Project, bool]:
     problems += domain_problems(domains)
     criterion_objs = []
     for i, c in enumerate(criteria):
-        obj = Criterion(project=project if not created else None, position=i, **{"label": c.get("key", "")} | c)
+        obj = Criterion(
+            project=project if not created else None, position=i, **{"label": c.get("key", "")} | c
+        )
         problems += _full_clean(obj, f"criteria[{i}].", exclude=["project"])
         criterion_objs.append(obj)
     domain_objs = []
@@ -217,15 +272,22 @@ def _removal_problems(project: Project, criteria: list[dict], domains: list[dict
     keep_keys = {c["key"] for c in criteria}
     existing = {c.key: c for c in project.criteria.all()}
     judged = LikertJudgment.objects.filter(response__project=project).exists()
-    for key, old in existing.items():
+    for key in existing:
         if key not in keep_keys and judged:
             problems.append(
-                Problem(None, "criteria", f"criterion '{key}' has judgments and cannot be removed; keep it with weight 0")
+                Problem(
+                    None,
+                    "criteria",
+                    f"criterion '{key}' has judgments and cannot be removed; keep it with weight 0",
+                )
             )
     if judged:
         for i, c in enumerate(criteria):
             old = existing.get(c["key"])
-            if old and (c.get("scale_min", 1), c.get("scale_max", 5)) != (old.scale_min, old.scale_max):
+            if old and (c.get("scale_min", 1), c.get("scale_max", 5)) != (
+                old.scale_min,
+                old.scale_max,
+            ):
                 problems.append(
                     Problem(
                         None,
@@ -235,9 +297,13 @@ def _removal_problems(project: Project, criteria: list[dict], domains: list[dict
                     )
                 )
     keep_names = {d["name"] for d in domains}
-    used = set(Prompt.objects.filter(project=project).values_list("domain__name", flat=True).distinct())
+    used = set(
+        Prompt.objects.filter(project=project).values_list("domain__name", flat=True).distinct()
+    )
     for name in sorted(used - keep_names):
-        problems.append(Problem(None, "domains", f"domain '{name}' has prompts and cannot be removed"))
+        problems.append(
+            Problem(None, "domains", f"domain '{name}' has prompts and cannot be removed")
+        )
     return problems
 
 
@@ -290,6 +356,8 @@ def project_create(
     if criteria is not None:
         definition["criteria"] = criteria
     if Project.objects.filter(slug=slug).exists():
-        raise ValidationProblems([Problem(None, "slug", f"a project '{slug}' exists already")], what="project")
+        raise ValidationProblems(
+            [Problem(None, "slug", f"a project '{slug}' exists already")], what="project"
+        )
     project, _ = project_apply(definition=definition)
     return project

@@ -3,18 +3,31 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotation.models import Prompt, Project
+from annotation.models import Project, Prompt
 
 pytestmark = pytest.mark.django_db
 
 
 def test_project_apply_creates_then_updates_and_prints_json(tmp_path, capsys):
     path = tmp_path / "p.json"
-    path.write_text(json.dumps({"slug": "helpful", "name": "Helpful", "domains": [{"name": "code", "target_share": 1.0}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "slug": "helpful",
+                "name": "Helpful",
+                "domains": [{"name": "code", "target_share": 1.0}],
+            }
+        )
+    )
     call_command("project_apply", str(path), "--json")
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] and out["created"] and out["project"] == "helpful"
-    assert [c["key"] for c in out["criteria"]] == ["usefulness", "factuality", "safety", "alignment"]
+    assert [c["key"] for c in out["criteria"]] == [
+        "usefulness",
+        "factuality",
+        "safety",
+        "alignment",
+    ]
     path.write_text(json.dumps({"slug": "helpful", "name": "Helpful v2"}))
     call_command("project_apply", str(path), "--json")
     out = json.loads(capsys.readouterr().out)
@@ -27,7 +40,10 @@ def test_project_apply_fails_with_one_line_naming_the_problem(tmp_path, capsys):
     with pytest.raises(CommandError) as exc:
         call_command("project_apply", str(path))
     assert str(exc.value) == "project rejected, nothing was written (1 problem):"
-    assert "field 'criteria.weight': weights must sum to 1, these sum to 0.3" in capsys.readouterr().err
+    assert (
+        "field 'criteria.weight': weights must sum to 1, these sum to 0.3"
+        in capsys.readouterr().err
+    )
     assert not Project.objects.exists()
 
 

@@ -26,9 +26,17 @@ def test_healthz_answers_503_when_the_broker_is_unreachable(client, settings):
 
 
 def _settings_import(env: dict) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "TRENCHCOAT_PSEUDONYM_SALT"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "DEBUG", "TRENCHCOAT_PSEUDONYM_SALT"}
+    }
     return subprocess.run(
-        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup()"],
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup()",
+        ],
         cwd=ROOT,
         env={**clean, **env},
         capture_output=True,
@@ -43,8 +51,12 @@ def test_it_refuses_to_start_in_production_with_the_placeholder_secret():
 
 
 def test_it_starts_with_a_secret_and_rejects_a_malformed_boolean():
-    assert _settings_import({"SECRET_KEY": "s" * 50, "TRENCHCOAT_PSEUDONYM_SALT": "x"}).returncode == 0
-    bad = _settings_import({"SECRET_KEY": "s" * 50, "TRENCHCOAT_PSEUDONYM_SALT": "x", "DEBUG": "maybe"})
+    assert (
+        _settings_import({"SECRET_KEY": "s" * 50, "TRENCHCOAT_PSEUDONYM_SALT": "x"}).returncode == 0
+    )
+    bad = _settings_import(
+        {"SECRET_KEY": "s" * 50, "TRENCHCOAT_PSEUDONYM_SALT": "x", "DEBUG": "maybe"}
+    )
     assert "DEBUG='maybe' is not a boolean" in bad.stderr
 
 

@@ -29,8 +29,13 @@ def test_it_rejects_weights_not_summing_to_one_and_writes_nothing():
 
 
 def test_domains_without_shares_get_equal_shares():
-    project = project_create(slug="p", name="P", domains=[{"name": "a"}, {"name": "b"}, {"name": "c"}, {"name": "d"}])
-    assert sorted(Domain.objects.filter(project=project).values_list("target_share", flat=True)) == [0.25] * 4
+    project = project_create(
+        slug="p", name="P", domains=[{"name": "a"}, {"name": "b"}, {"name": "c"}, {"name": "d"}]
+    )
+    assert (
+        sorted(Domain.objects.filter(project=project).values_list("target_share", flat=True))
+        == [0.25] * 4
+    )
 
 
 def test_applying_the_same_definition_twice_changes_nothing():

@@ -30,9 +30,17 @@ class Command(TrenchcoatCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
-        with tqdm(desc="writing prompts", unit=" prompts", disable=options["json"] or None, file=self.stderr._out) as bar:
+        with tqdm(
+            desc="writing prompts",
+            unit=" prompts",
+            disable=options["json"] or None,
+            file=self.stderr._out,
+        ) as bar:
             result = items_import(
-                project=project, source=path, on_duplicate=options["on_duplicate"], progress=bar.update
+                project=project,
+                source=path,
+                on_duplicate=options["on_duplicate"],
+                progress=bar.update,
             )
         return {"project": project.slug, "file": str(path), **result.as_dict()}
 

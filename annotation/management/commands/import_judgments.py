@@ -23,7 +23,12 @@ class Command(TrenchcoatCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
-        with tqdm(desc="writing judgments", unit=" judgments", disable=options["json"] or None, file=self.stderr._out) as bar:
+        with tqdm(
+            desc="writing judgments",
+            unit=" judgments",
+            disable=options["json"] or None,
+            file=self.stderr._out,
+        ) as bar:
             result = judgments_import(project=project, source=path, progress=bar.update)
         return {"project": project.slug, "file": str(path), **result.as_dict()}
 

@@ -27,7 +27,8 @@ class Command(TrenchcoatCommand):
             raise CommandError(f"{path}: no such file") from None
         except json.JSONDecodeError as exc:
             raise ValidationProblems(
-                [Problem(exc.lineno, "(json)", f"not valid JSON: {exc.msg} at column {exc.colno}")], what=str(path)
+                [Problem(exc.lineno, "(json)", f"not valid JSON: {exc.msg} at column {exc.colno}")],
+                what=str(path),
             ) from None
         project, created = project_apply(definition=definition)
         return {
@@ -35,16 +36,25 @@ class Command(TrenchcoatCommand):
             "id": project.pk,
             "created": created,
             "criteria": [
-                {"key": c.key, "weight": c.weight, "scale": [c.scale_min, c.scale_max], "level": c.level}
+                {
+                    "key": c.key,
+                    "weight": c.weight,
+                    "scale": [c.scale_min, c.scale_max],
+                    "level": c.level,
+                }
                 for c in project.criteria.all()
             ],
-            "domains": [{"name": d.name, "target_share": d.target_share} for d in project.domains.all()],
+            "domains": [
+                {"name": d.name, "target_share": d.target_share} for d in project.domains.all()
+            ],
         }
 
     def render(self, result) -> None:
         verb = "Created" if result["created"] else "Updated"
         self.stdout.write(f"{verb} project '{result['project']}' (id {result['id']})")
         for c in result["criteria"]:
-            self.stdout.write(f"  criterion {c['key']:<16} weight {c['weight']:.3f}  {c['scale'][0]}..{c['scale'][1]} {c['level']}")
+            self.stdout.write(
+                f"  criterion {c['key']:<16} weight {c['weight']:.3f}  {c['scale'][0]}..{c['scale'][1]} {c['level']}"
+            )
         for d in result["domains"]:
             self.stdout.write(f"  domain    {d['name']:<16} target {d['target_share']:.3f}")

@@ -1,3 +1,6 @@
+import io
+import json
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
@@ -8,9 +11,6 @@ from annotation.management.base import TrenchcoatCommand
 from annotation.models import Annotator, Membership
 from annotation.services.imports import items_import
 from annotation.services.projects import project_apply
-
-import io
-import json
 
 SLUG = "demo"
 # Local-only demo accounts; the command refuses to create them outside DEBUG.
@@ -33,13 +33,17 @@ class Command(TrenchcoatCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--allow-production", action="store_true", help="create the demo accounts even with DEBUG off"
+            "--allow-production",
+            action="store_true",
+            help="create the demo accounts even with DEBUG off",
         )
         super().add_arguments(parser)
 
     def run(self, **options):
         if not settings.DEBUG and not options["allow_production"]:
-            raise CommandError("seed_demo creates accounts with published passwords; run it with DEBUG=1 (or --allow-production)")
+            raise CommandError(
+                "seed_demo creates accounts with published passwords; run it with DEBUG=1 (or --allow-production)"
+            )
         with transaction.atomic():
             project, created = project_apply(
                 definition={
@@ -55,7 +59,9 @@ class Command(TrenchcoatCommand):
                 }
             )
             data = "".join(json.dumps(line) + "\n" for line in demo_items()).encode()
-            result = items_import(project=project, source=io.BytesIO(data), filename="demo-items.jsonl")
+            result = items_import(
+                project=project, source=io.BytesIO(data), filename="demo-items.jsonl"
+            )
             User = get_user_model()
             for username, password, role in DEMO_USERS:
                 user, _ = User.objects.get_or_create(username=username)
@@ -64,14 +70,18 @@ class Command(TrenchcoatCommand):
                 user.save()
                 Annotator.objects.get_or_create(user=user)
                 if role:
-                    Membership.objects.update_or_create(user=user, project=project, defaults={"role": role})
+                    Membership.objects.update_or_create(
+                        user=user, project=project, defaults={"role": role}
+                    )
         return {
             "project": project.slug,
             "created": created,
             "prompts": project.prompts.count(),
             "responses": project.responses.count(),
             "new_prompts": result.created.get("prompts", 0),
-            "users": [{"username": u, "password": p, "role": r or "staff"} for u, p, r in DEMO_USERS],
+            "users": [
+                {"username": u, "password": p, "role": r or "staff"} for u, p, r in DEMO_USERS
+            ],
         }
 
     def render(self, result) -> None:
