@@ -1,1 +1,11 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+app_name = "scoring"
+
+urlpatterns = [
+    path("p/<slug:slug>/", views.project_runs, name="project_runs"),
+    path("p/<slug:slug>/panel/", views.project_panel, name="project_panel"),
+    path("p/<slug:slug>/runs/", views.project_run_trigger, name="project_run_trigger"),
+]

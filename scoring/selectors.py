@@ -1,0 +1,254 @@
+"""Reads for aggregation: judgments into numpy arrays (one query each), runs for pages."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.db.models import Case, F, FloatField, IntegerField, Q, Value, When
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+
+from annotation.models import Annotator, Domain, LikertJudgment, PairwiseJudgment, Project, Response
+
+from .core.aggregate import A_WINS, B_WINS, TIE, AggregationInput, CriterionSpec
+from .models import AggregationRun, ResponseScore
+
+
+def run_latest(project: Project) -> AggregationRun | None:
+    """The project's latest finished run, or None."""
+    return (
+        AggregationRun.objects.filter(project=project, status=AggregationRun.Status.DONE)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def runs_recent(project: Project, *, limit: int = 10) -> list[AggregationRun]:
+    return list(
+        AggregationRun.objects.filter(project=project)
+        .defer("agreement", "disputes", "config")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def criteria_specs(project: Project) -> list[CriterionSpec]:
+    return [
+        CriterionSpec(key=k, scale_min=lo, scale_max=hi, level=level, weight=w)
+        for k, lo, hi, level, w in project.criteria.order_by("position", "id").values_list(
+            "key", "scale_min", "scale_max", "level", "weight"
+        )
+    ]
+
+
+def _array(rows: list[tuple], width: int, dtype=np.float64) -> np.ndarray:
+    return np.array(rows, dtype=dtype).reshape(-1, width)
+
+
+def aggregation_input(project: Project, *, n_resamples: int) -> AggregationInput:
+    """Everything one aggregation needs, in four queries (criteria, responses, Likert,
+    pairwise). Ratings come out of the JSON in the database (``ratings ->> key``), cast to
+    numbers there, so no JSON is decoded in Python; rows are ordered for a stable input."""
+    criteria = criteria_specs(project)
+    responses = _array(
+        list(
+            Response.objects.filter(project=project)
+            .order_by("id")
+            .values_list("id", "prompt_id", "prompt__domain_id")
+        ),
+        3,
+        np.int64,
+    )
+    rating_columns = {
+        f"c{i}": Cast(KT(f"ratings__{c.key}"), FloatField()) for i, c in enumerate(criteria)
+    }
+    likert = _array(
+        list(
+            LikertJudgment.objects.filter(response__project=project)
+            .annotate(**rating_columns)
+            .order_by("response_id", "annotator_id")
+            .values_list("response_id", "annotator_id", *rating_columns)
+        ),
+        2 + len(criteria),
+    )
+    outcome = Case(
+        When(choice=PairwiseJudgment.Choice.TIE, then=Value(TIE)),
+        When(
+            Q(choice=PairwiseJudgment.Choice.LEFT, left=F("response_a"))
+            | Q(choice=PairwiseJudgment.Choice.RIGHT, right=F("response_a")),
+            then=Value(A_WINS),
+        ),
+        default=Value(B_WINS),
+        output_field=IntegerField(),
+    )
+    pairwise = _array(
+        list(
+            PairwiseJudgment.objects.filter(prompt__project=project)
+            .annotate(outcome=outcome)
+            .order_by("response_a_id", "response_b_id", "annotator_id")
+            .values_list("response_a_id", "response_b_id", "annotator_id", "outcome")
+        ),
+        4,
+        np.int64,
+    )
+    return AggregationInput(
+        criteria=criteria,
+        response_ids=responses[:, 0],
+        response_prompts=responses[:, 1],
+        response_domains=responses[:, 2],
+        domain_names=dict(Domain.objects.filter(project=project).values_list("id", "name")),
+        likert_responses=likert[:, 0].astype(np.int64),
+        likert_annotators=likert[:, 1].astype(np.int64),
+        likert_values=likert[:, 2:],
+        pair_a=pairwise[:, 0],
+        pair_b=pairwise[:, 1],
+        pair_annotators=pairwise[:, 2],
+        pair_outcomes=pairwise[:, 3],
+        likert_quorum=project.likert_quorum,
+        pairwise_quorum=project.pairwise_quorum,
+        blend_alpha=project.blend_alpha,
+        seed=project.seed,
+        tie_tolerance=project.tie_tolerance,
+        n_resamples=n_resamples,
+    )
+
+
+def annotator_labels(ids: list[int]) -> dict[int, str]:
+    """Display names: the username, or the external id of an imported rater."""
+    rows = Annotator.objects.filter(pk__in=ids).values_list("pk", "user__username", "external_id")
+    return {pk: username or external for pk, username, external in rows}
+
+
+def dispute_queue(run: AggregationRun, *, limit: int = 50) -> list[dict]:
+    """The run's disputes with the ratings side by side (first ``limit``), Likert first."""
+    shown = run.disputes[:limit]
+    response_ids = {d["response_id"] for d in shown if d["kind"] == "likert"}
+    pair_ids = {(d["response_a"], d["response_b"]) for d in shown if d["kind"] == "pairwise"}
+    ratings: dict[int, list[tuple[int, dict]]] = {}
+    for rid, ann, r in (
+        LikertJudgment.objects.filter(response_id__in=response_ids)
+        .order_by("annotator_id")
+        .values_list("response_id", "annotator_id", "ratings")
+    ):
+        ratings.setdefault(rid, []).append((ann, r))
+    votes: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    if pair_ids:
+        q = Q()
+        for a, b in pair_ids:
+            q |= Q(response_a_id=a, response_b_id=b)
+        for a, b, ann, left, choice in (
+            PairwiseJudgment.objects.filter(q)
+            .order_by("annotator_id")
+            .values_list("response_a_id", "response_b_id", "annotator_id", "left_id", "choice")
+        ):
+            if choice == PairwiseJudgment.Choice.TIE:
+                said = "tie"
+            else:
+                winner_left = choice == PairwiseJudgment.Choice.LEFT
+                said = "a" if (left == a) == winner_left else "b"
+            votes.setdefault((a, b), []).append((ann, said))
+    involved = {ann for rows in ratings.values() for ann, _ in rows} | {
+        ann for rows in votes.values() for ann, _ in rows
+    }
+    labels = annotator_labels(list(involved))
+    names = dict(
+        Response.objects.filter(
+            pk__in=response_ids | {x for pair in pair_ids for x in pair}
+        ).values_list("pk", "external_id")
+    )
+    criteria = [c["key"] for c in run.config.get("criteria", [])]
+    out = []
+    for d in shown:
+        if d["kind"] == "likert":
+            rows = ratings.get(d["response_id"], [])
+            out.append(
+                {
+                    **d,
+                    "response": names.get(d["response_id"], d["response_id"]),
+                    "annotators": [labels.get(a, a) for a, _ in rows],
+                    "table": [
+                        {
+                            "criterion": key,
+                            "disputed": key in d["spans"],
+                            "values": [r.get(key) for _, r in rows],
+                        }
+                        for key in criteria
+                    ],
+                }
+            )
+        else:
+            rows = votes.get((d["response_a"], d["response_b"]), [])
+            out.append(
+                {
+                    **d,
+                    "a": names.get(d["response_a"], d["response_a"]),
+                    "b": names.get(d["response_b"], d["response_b"]),
+                    "choices": [(labels.get(a, a), said) for a, said in rows],
+                }
+            )
+    return out
+
+
+def scores_for_run(run: AggregationRun):
+    return ResponseScore.objects.filter(run=run).select_related("response")
+
+
+def _row(name: str, level: str, estimate: dict, target: float) -> dict:
+    value = estimate.get("value")
+    return {
+        "name": name,
+        "level": level,
+        **estimate,
+        "meets": value is not None and value >= target,
+        "ci_meets": estimate.get("ci_low") is not None and estimate["ci_low"] >= target,
+    }
+
+
+def run_panel(run: AggregationRun) -> dict:
+    """What the lead's panel shows of a run: alpha rows against the target, per domain,
+    pairwise, each annotator against the consensus, and the dispute queue."""
+    target = run.config.get("agreement_target", 0.6)
+    a = run.agreement
+    rows = []
+    for key, c in a.get("criteria", {}).items():
+        own = c["level"]
+        rows.append(
+            {
+                **_row(key, own, c["alpha"][own], target),
+                "others": [
+                    _row(key, lvl, e, target) for lvl, e in c["alpha"].items() if lvl != own
+                ],
+            }
+        )
+    overall = [_row("all criteria", lvl, e, target) for lvl, e in a.get("overall", {}).items()]
+    pw = a.get("pairwise", {})
+    pairwise = []
+    if pw:
+        pairwise = [
+            _row("pairwise choices", "nominal alpha", pw["alpha_nominal"], target),
+            _row("pairwise choices", "Fleiss' kappa", pw["fleiss_kappa"], target),
+        ]
+    domains = [
+        {
+            "name": name,
+            "responses": d["responses"],
+            "rows": [_row(k, v["level"], v["alpha"], target) for k, v in d["criteria"].items()],
+        }
+        for name, d in a.get("domains", {}).items()
+    ]
+    annotators = a.get("annotators", [])
+    labels = annotator_labels([r["annotator_id"] for r in annotators])
+    annotator_rows = sorted(
+        ({**r, "label": labels.get(r["annotator_id"], r["annotator_id"])} for r in annotators),
+        key=lambda r: (r["likert_r_mean"] is None, -(r["likert_r_mean"] or 0.0), str(r["label"])),
+    )
+    return {
+        "target": target,
+        "criteria": rows,
+        "overall": overall,
+        "pairwise": pairwise,
+        "domains": domains,
+        "annotators": annotator_rows,
+        "criterion_keys": [c["key"] for c in run.config.get("criteria", [])],
+        "disputes": dispute_queue(run),
+        "n_disputes": len(run.disputes),
+        "exclusions": [e for e in run.exclusions if e["count"]],
+    }

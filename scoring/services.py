@@ -1,0 +1,262 @@
+"""Writes: aggregation runs (DESIGN 5) and the debounced automatic trigger."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache as django_cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from annotation.models import Project
+
+from . import selectors
+from .core import aggregate as core_aggregate
+from .core.bootstrap import N_RESAMPLES
+from .models import AggregationRun, ResponseScore
+
+logger = logging.getLogger(__name__)
+
+CORE_DIR = Path(__file__).resolve().parent / "core"
+
+
+@cache
+def code_version() -> str:
+    """The app version plus a digest of the math (scoring/core/*.py): two runs with the same
+    code_version computed their numbers with the same code."""
+    digest = hashlib.sha256()
+    for path in sorted(CORE_DIR.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return f"{settings.TRENCHCOAT_VERSION}+core.{digest.hexdigest()[:12]}"
+
+
+def _config_snapshot(project: Project, inp: core_aggregate.AggregationInput) -> dict:
+    return {
+        "project": {"id": project.pk, "slug": project.slug, "name": project.name},
+        "likert_quorum": project.likert_quorum,
+        "pairwise_quorum": project.pairwise_quorum,
+        "blend_alpha": project.blend_alpha,
+        "agreement_target": project.agreement_target,
+        "seed": project.seed,
+        "tie_tolerance": project.tie_tolerance,
+        "criteria": [
+            {
+                "key": c.key,
+                "scale_min": c.scale_min,
+                "scale_max": c.scale_max,
+                "level": c.level,
+                "weight": c.weight,
+            }
+            for c in inp.criteria
+        ],
+        "domains": {str(k): v for k, v in sorted(inp.domain_names.items())},
+        "n_resamples": inp.n_resamples,
+        "confidence": 0.95,
+        "dispute_likert_span": inp.dispute_span,
+        "cohen_min_shared": inp.min_shared,
+    }
+
+
+def input_fingerprint(inp: core_aggregate.AggregationInput, config: dict) -> str:
+    """sha256 over the judgment arrays, the responses and the config snapshot."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+    for arr in (
+        inp.response_ids,
+        inp.response_prompts,
+        inp.response_domains,
+        inp.likert_responses,
+        inp.likert_annotators,
+        inp.likert_values,
+        inp.pair_a,
+        inp.pair_b,
+        inp.pair_annotators,
+        inp.pair_outcomes,
+    ):
+        a = np.ascontiguousarray(arr)
+        digest.update(str(a.shape).encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def _opt(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def aggregation_run_create(
+    *, project: Project, trigger: str, n_resamples: int = N_RESAMPLES, reuse_identical: bool = False
+) -> AggregationRun:
+    """Aggregate the project's judgments into a new, immutable run, synchronously.
+
+    Same judgments and config give identical numbers (seeded bootstrap, ordered input). With
+    ``reuse_identical`` the latest done run is returned instead when its input fingerprint
+    and code version match (a redelivered task then does nothing). A failure is recorded on
+    the run (status failed, error) and re-raised.
+    """
+    if trigger not in AggregationRun.Trigger.values:
+        raise ValueError(f"unknown trigger {trigger!r}; use one of {AggregationRun.Trigger.values}")
+    started = time.perf_counter()
+    inp = selectors.aggregation_input(project, n_resamples=n_resamples)
+    config = _config_snapshot(project, inp)
+    fingerprint = input_fingerprint(inp, config)
+    if reuse_identical:
+        latest = selectors.run_latest(project)
+        if (
+            latest
+            and latest.input_fingerprint == fingerprint
+            and latest.code_version == code_version()
+        ):
+            return latest
+    run = AggregationRun.objects.create(
+        project=project,
+        trigger=trigger,
+        config=config,
+        input_fingerprint=fingerprint,
+        code_version=code_version(),
+    )
+    try:
+        result = core_aggregate.aggregate(inp)
+        with transaction.atomic():
+            _scores_create(run, inp, result)
+            run.status = AggregationRun.Status.DONE
+            run.counts = result.counts
+            run.exclusions = result.exclusions
+            run.agreement = result.agreement
+            run.disputes = result.disputes
+            run.tie_rule = result.tie_rule
+            run.finished_at = timezone.now()
+            run.duration_ms = int((time.perf_counter() - started) * 1000)
+            run.save(
+                update_fields=[
+                    "status",
+                    "counts",
+                    "exclusions",
+                    "agreement",
+                    "disputes",
+                    "tie_rule",
+                    "finished_at",
+                    "duration_ms",
+                ]
+            )
+    except Exception as exc:
+        run.status = AggregationRun.Status.FAILED
+        run.error = f"{type(exc).__name__}: {exc}"
+        run.finished_at = timezone.now()
+        run.duration_ms = int((time.perf_counter() - started) * 1000)
+        run.save(update_fields=["status", "error", "finished_at", "duration_ms"])
+        raise
+    return run
+
+
+SCORE_COLUMNS = (
+    "run_id",
+    "response_id",
+    "criterion_means",
+    "criterion_score",
+    "borda",
+    "final",
+    "final_source",
+    "n_likert",
+    "n_pairwise",
+    "pairwise_wins",
+    "rank",
+    "flags",
+)
+
+
+def _score_rows(
+    run: AggregationRun, inp: core_aggregate.AggregationInput, r: core_aggregate.AggregationResult
+):
+    keys = [c.key for c in inp.criteria]
+    for i in np.flatnonzero(r.has_judgment):
+        yield (
+            run.pk,
+            int(inp.response_ids[i]),
+            {
+                k: float(m)
+                for k, m in zip(keys, r.criterion_means[i], strict=True)
+                if not math.isnan(m)
+            },
+            _opt(r.criterion_score[i]),
+            _opt(r.borda[i]),
+            _opt(r.final[i]),
+            r.final_source[i],
+            int(r.n_likert[i]),
+            int(r.n_pairwise[i]),
+            int(r.pairwise_wins[i]),
+            int(r.rank[i]) or None,
+            r.flags[i],
+        )
+
+
+def _scores_create(
+    run: AggregationRun, inp: core_aggregate.AggregationInput, r: core_aggregate.AggregationResult
+) -> None:
+    """Persist the per-response scores. On PostgreSQL through COPY: bulk_create spends about
+    0.2 ms per row in Django's field preparation, 12 s for a 60,000-response project, while
+    COPY writes the same rows in well under a second. Elsewhere (SQLite) bulk_create."""
+    rows = _score_rows(run, inp, r)
+    if connection.vendor == "postgresql":
+        columns = ", ".join(SCORE_COLUMNS)
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(
+                f"COPY {ResponseScore._meta.db_table} ({columns}) FROM STDIN"
+            ) as copy,
+        ):
+            for row in rows:
+                copy.write_row((*row[:2], json.dumps(row[2]), *row[3:11], json.dumps(row[11])))
+        return
+    ResponseScore.objects.bulk_create(
+        (ResponseScore(**dict(zip(SCORE_COLUMNS, row, strict=True))) for row in rows),
+        batch_size=2000,
+    )
+
+
+def _counter_key(project_id: int) -> str:
+    return f"scoring:new-judgments:{project_id}"
+
+
+def _lock_key(project_id: int) -> str:
+    return f"scoring:auto-run-lock:{project_id}"
+
+
+def aggregation_auto_enqueue(*, project_id: int, count: int) -> bool:
+    """Count new judgments; once AGGREGATE_AFTER_JUDGMENTS arrived, enqueue one run, at most
+    one per AGGREGATE_DEBOUNCE_SECONDS per project. Returns whether a run was enqueued.
+
+    ``cache.add`` is atomic in Redis (SET NX), so among concurrent submissions exactly one
+    wins the window's lock; the others only add to the counter.
+    """
+    threshold = settings.AGGREGATE_AFTER_JUDGMENTS
+    if threshold <= 0 or count <= 0:
+        return False
+    key = _counter_key(project_id)
+    django_cache.add(key, 0, timeout=None)
+    try:
+        seen = django_cache.incr(key, count)
+    except ValueError:  # evicted between add and incr
+        django_cache.set(key, count, timeout=None)
+        seen = count
+    if seen < threshold:
+        return False
+    if not django_cache.add(_lock_key(project_id), 1, timeout=settings.AGGREGATE_DEBOUNCE_SECONDS):
+        return False
+    django_cache.set(key, 0, timeout=None)
+    from .tasks import aggregation_run  # tasks import services
+
+    aggregation_run.delay_on_commit(project_id, AggregationRun.Trigger.AUTO)
+    logger.info(
+        "queued an automatic aggregation run for project %s after %s new judgments",
+        project_id,
+        seen,
+    )
+    return True

@@ -1,0 +1,38 @@
+"""Celery tasks of the scoring app. Routed to the `aggregate` queue (config.settings)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError
+
+from annotation.models import Project
+
+from .models import AggregationRun
+from .services import aggregation_run_create
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="scoring.tasks.aggregation_run",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def aggregation_run(project_id: int, trigger: str = AggregationRun.Trigger.API) -> dict:
+    """Aggregate one project. Idempotent: a redelivered task whose judgments and config did
+    not change returns the run already made. Retried only on database connection errors."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        logger.warning("aggregation_run: project %s does not exist; nothing to do", project_id)
+        return {"project_id": project_id, "run_id": None, "status": "missing"}
+    run = aggregation_run_create(project=project, trigger=trigger, reuse_identical=True)
+    return {
+        "project_id": project_id,
+        "run_id": run.pk,
+        "status": run.status,
+        "duration_ms": run.duration_ms,
+    }
