@@ -6,4 +6,9 @@ app_name = "annotation"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("p/<slug:slug>/annotate/", views.annotate, name="annotate"),
+    path("p/<slug:slug>/leases/<int:lease_id>/submit/", views.submit, name="submit"),
+    path("p/<slug:slug>/leases/<int:lease_id>/skip/", views.skip, name="skip"),
+    path("p/<slug:slug>/guidelines/", views.guidelines, name="guidelines"),
+    path("p/<slug:slug>/lead/", views.project_lead, name="project_lead"),
 ]

@@ -1,8 +1,13 @@
+from .assignments import Assignment, DomainProgress, Task, TaskSync
 from .items import Prompt, Response
 from .judgments import Annotator, ImportBatch, JudgmentSource, LikertJudgment, PairwiseJudgment
 from .projects import DEFAULT_CRITERIA, WEIGHT_TOLERANCE, Criterion, Domain, Membership, Project
 
 __all__ = [
+    "Assignment",
+    "DomainProgress",
+    "Task",
+    "TaskSync",
     "DEFAULT_CRITERIA",
     "WEIGHT_TOLERANCE",
     "Annotator",

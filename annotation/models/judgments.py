@@ -17,10 +17,16 @@ class Annotator(models.Model):
     """
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="annotator"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="annotator",
     )
     # External raters are scoped to the project they were imported into.
-    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE, related_name="external_annotators")
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.CASCADE, related_name="external_annotators"
+    )
     external_id = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -57,7 +63,9 @@ class ImportBatch(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     filename = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
     counts = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -74,26 +82,45 @@ class JudgmentSource(models.TextChoices):
 
 
 class LikertJudgment(models.Model):
-    response = models.ForeignKey(Response, on_delete=models.PROTECT, related_name="likert_judgments")
-    annotator = models.ForeignKey(Annotator, on_delete=models.PROTECT, related_name="likert_judgments")
+    response = models.ForeignKey(
+        Response, on_delete=models.PROTECT, related_name="likert_judgments"
+    )
+    annotator = models.ForeignKey(
+        Annotator, on_delete=models.PROTECT, related_name="likert_judgments"
+    )
     # {criterion key: integer on that criterion's scale}; validated by the services.
     ratings = models.JSONField()
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     flags = models.JSONField(default=list, blank=True)
     comment = models.TextField(blank=True)
     client_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    source = models.CharField(max_length=16, choices=JudgmentSource.choices, default=JudgmentSource.ANNOTATED)
+    source = models.CharField(
+        max_length=16, choices=JudgmentSource.choices, default=JudgmentSource.ANNOTATED
+    )
     # Arrived after its lease expired and the quorum was met meanwhile. Kept: human work is
     # never thrown away, and aggregation may use it.
     over_quorum = models.BooleanField(default=False)
     import_batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL)
+    # The lease it was given under; null for imported judgments.
+    assignment = models.OneToOneField(
+        "annotation.Assignment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="likert_judgment",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["response", "annotator"], name="one_likert_judgment_per_annotator"),
+            models.UniqueConstraint(
+                fields=["response", "annotator"], name="one_likert_judgment_per_annotator"
+            ),
         ]
-        indexes = [models.Index(fields=["created_at"])]
+        indexes = [
+            models.Index(fields=["created_at"]),
+            models.Index(fields=["annotator", "created_at"], name="likert_annotator_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Likert by {self.annotator} on {self.response_id}"
@@ -113,26 +140,43 @@ class PairwiseJudgment(models.Model):
     # constraint and for analysis.
     response_a = models.ForeignKey(Response, on_delete=models.PROTECT, related_name="+")
     response_b = models.ForeignKey(Response, on_delete=models.PROTECT, related_name="+")
-    annotator = models.ForeignKey(Annotator, on_delete=models.PROTECT, related_name="pairwise_judgments")
+    annotator = models.ForeignKey(
+        Annotator, on_delete=models.PROTECT, related_name="pairwise_judgments"
+    )
     choice = models.CharField(max_length=8, choices=Choice.choices)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     flags = models.JSONField(default=list, blank=True)
     comment = models.TextField(blank=True)
     client_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    source = models.CharField(max_length=16, choices=JudgmentSource.choices, default=JudgmentSource.ANNOTATED)
+    source = models.CharField(
+        max_length=16, choices=JudgmentSource.choices, default=JudgmentSource.ANNOTATED
+    )
     over_quorum = models.BooleanField(default=False)
     import_batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL)
+    assignment = models.OneToOneField(
+        "annotation.Assignment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="pairwise_judgment",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["response_a", "response_b", "annotator"], name="one_pairwise_judgment_per_annotator"
+                fields=["response_a", "response_b", "annotator"],
+                name="one_pairwise_judgment_per_annotator",
             ),
-            models.CheckConstraint(condition=Q(response_a__lt=F("response_b")), name="pair_in_canonical_order"),
+            models.CheckConstraint(
+                condition=Q(response_a__lt=F("response_b")), name="pair_in_canonical_order"
+            ),
             models.CheckConstraint(condition=~Q(left=F("right")), name="pair_of_two_responses"),
         ]
-        indexes = [models.Index(fields=["created_at"])]
+        indexes = [
+            models.Index(fields=["created_at"]),
+            models.Index(fields=["annotator", "created_at"], name="pairwise_annotator_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Pairwise by {self.annotator}: {self.left_id} vs {self.right_id} -> {self.choice}"
