@@ -246,6 +246,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
 }
+# The API docs page uses the Swagger UI bundled by drf-spectacular-sidecar: no CDN, so it
+# works offline like the rest of the app.
+if __import__("importlib.util").util.find_spec("drf_spectacular_sidecar"):
+    INSTALLED_APPS.append("drf_spectacular_sidecar")
+    SPECTACULAR_SETTINGS |= {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"}
 
 CACHES = {
     "default": (

@@ -1,1 +1,11 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+app_name = "exports"
+
+urlpatterns = [
+    path("me/token/", views.token, name="token"),
+    path("p/<slug:slug>/", views.project_releases, name="project_releases"),
+    path("p/<slug:slug>/panel/", views.project_panel, name="project_panel"),
+]
