@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "annotation",
     "scoring",
     "exports",
@@ -245,13 +246,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI and ReDoc from drf-spectacular-sidecar: no CDN, the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
-# The API docs page uses the Swagger UI bundled by drf-spectacular-sidecar: no CDN, so it
-# works offline like the rest of the app.
-if __import__("importlib.util").util.find_spec("drf_spectacular_sidecar"):
-    INSTALLED_APPS.append("drf_spectacular_sidecar")
-    SPECTACULAR_SETTINGS |= {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"}
-
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

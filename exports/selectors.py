@@ -72,11 +72,20 @@ def run_score_rows(*, run: AggregationRun) -> Iterator[tuple]:
     )
 
 
+def _judgment_cutoff(run: AggregationRun, key: str) -> dict:
+    """The judgments the run read: ids up to its recorded cut-off (runs before the cut-off
+    was recorded fall back to the run's start time)."""
+    cutoff = (run.config or {}).get("judgment_cutoff")
+    if cutoff is not None:
+        return {"id__lte": cutoff[key]}
+    return {"created_at__lte": run.created_at}
+
+
 def run_likert_judgments(*, run: AggregationRun) -> Iterator[tuple]:
-    """Likert judgments of the run's project that existed when the run started, by id."""
+    """Likert judgments the run aggregated, by id."""
     return (
         LikertJudgment.objects.filter(
-            response__project_id=run.project_id, created_at__lte=run.created_at
+            response__project_id=run.project_id, **_judgment_cutoff(run, "likert_max_id")
         )
         .order_by("id")
         .values_list(
@@ -95,10 +104,10 @@ def run_likert_judgments(*, run: AggregationRun) -> Iterator[tuple]:
 
 
 def run_pairwise_judgments(*, run: AggregationRun) -> Iterator[tuple]:
-    """Pairwise judgments of the run's project that existed when the run started, by id."""
+    """Pairwise judgments the run aggregated, by id."""
     return (
         PairwiseJudgment.objects.filter(
-            prompt__project_id=run.project_id, created_at__lte=run.created_at
+            prompt__project_id=run.project_id, **_judgment_cutoff(run, "pairwise_max_id")
         )
         .order_by("id")
         .values_list(

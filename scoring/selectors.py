@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from django.db.models import Case, F, FloatField, IntegerField, Q, Value, When
+from django.db.models import Case, F, FloatField, IntegerField, Max, Q, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
@@ -48,6 +48,14 @@ def aggregation_input(project: Project, *, n_resamples: int) -> AggregationInput
     pairwise). Ratings come out of the JSON in the database (``ratings ->> key``), cast to
     numbers there, so no JSON is decoded in Python; rows are ordered for a stable input."""
     criteria = criteria_specs(project)
+    # Fix the cut-off first, so that judgments arriving during the read are left for the
+    # next run instead of entering one table and not the other.
+    likert_max_id = (
+        LikertJudgment.objects.filter(response__project=project).aggregate(m=Max("id"))["m"] or 0
+    )
+    pairwise_max_id = (
+        PairwiseJudgment.objects.filter(prompt__project=project).aggregate(m=Max("id"))["m"] or 0
+    )
     responses = _array(
         list(
             Response.objects.filter(project=project)
@@ -62,7 +70,7 @@ def aggregation_input(project: Project, *, n_resamples: int) -> AggregationInput
     }
     likert = _array(
         list(
-            LikertJudgment.objects.filter(response__project=project)
+            LikertJudgment.objects.filter(response__project=project, id__lte=likert_max_id)
             .annotate(**rating_columns)
             .order_by("response_id", "annotator_id")
             .values_list("response_id", "annotator_id", *rating_columns)
@@ -81,7 +89,7 @@ def aggregation_input(project: Project, *, n_resamples: int) -> AggregationInput
     )
     pairwise = _array(
         list(
-            PairwiseJudgment.objects.filter(prompt__project=project)
+            PairwiseJudgment.objects.filter(prompt__project=project, id__lte=pairwise_max_id)
             .annotate(outcome=outcome)
             .order_by("response_a_id", "response_b_id", "annotator_id")
             .values_list("response_a_id", "response_b_id", "annotator_id", "outcome")
@@ -104,6 +112,8 @@ def aggregation_input(project: Project, *, n_resamples: int) -> AggregationInput
         pair_outcomes=pairwise[:, 3],
         likert_quorum=project.likert_quorum,
         pairwise_quorum=project.pairwise_quorum,
+        likert_max_id=likert_max_id,
+        pairwise_max_id=pairwise_max_id,
         blend_alpha=project.blend_alpha,
         seed=project.seed,
         tie_tolerance=project.tie_tolerance,

@@ -63,6 +63,10 @@ def _config_snapshot(project: Project, inp: core_aggregate.AggregationInput) -> 
         "confidence": 0.95,
         "dispute_likert_span": inp.dispute_span,
         "cohen_min_shared": inp.min_shared,
+        "judgment_cutoff": {
+            "likert_max_id": inp.likert_max_id,
+            "pairwise_max_id": inp.pairwise_max_id,
+        },
     }
 
 

@@ -740,8 +740,8 @@ def _manifest(
             "tie_tolerance": tie_tolerance,
         },
         "judgments": {
-            "included": f"judgments created up to the run's start ({run.created_at.isoformat() if run.created_at else None}) "
-            "on prompts in this release",
+            "included": "the judgments the run aggregated (ids up to its judgment_cutoff) on prompts in this release",
+            "judgment_cutoff": (run.config or {}).get("judgment_cutoff"),
             "annotator_ids": "HMAC-SHA256 pseudonyms keyed by a secret salt and this release's identity "
             "(project, run, seed, test fraction, holdout); not linkable to users or to other releases",
             "omitted": ["annotator names and emails", "free-text comments", "timestamps"],

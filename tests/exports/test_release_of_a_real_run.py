@@ -42,3 +42,26 @@ def test_a_release_of_a_real_aggregation_run(project, export_dir):
         assert chosen[0] > rejected[0] and chosen[1] < rejected[1]
     judgments = pd.read_json(directory / "judgments.jsonl", lines=True)
     assert (judgments["kind"] == "likert").sum() == 30 * 3 * 5
+
+
+def test_a_release_exports_exactly_the_judgments_its_run_aggregated(project, export_dir):
+    from annotation.models import Annotator, LikertJudgment, Response
+    from scoring.services import aggregation_run_create
+
+    scored_project(project, n_prompts=5, annotators=3, with_run=False)
+    run = aggregation_run_create(project=project, trigger="command")
+    before = LikertJudgment.objects.filter(response__project=project).count()
+    assert (
+        run.config["judgment_cutoff"]["likert_max_id"]
+        == LikertJudgment.objects.order_by("-id").first().pk
+    )
+
+    late = Annotator.objects.create(project=project, external_id="late-rater")
+    LikertJudgment.objects.create(
+        response=Response.objects.filter(project=project).first(),
+        annotator=late,
+        ratings={"usefulness": 5},
+    )
+    release = release_build(release=release_request(project=project, run=run))
+    judgments = pd.read_json(release_path(release) / "judgments.jsonl", lines=True)
+    assert (judgments["kind"] == "likert").sum() == before
