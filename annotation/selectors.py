@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Sum
+from django.db import connection
+from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -16,6 +18,7 @@ from .markdown import render_markdown
 from .models import (
     Annotator,
     Assignment,
+    Criterion,
     DomainProgress,
     JudgmentSource,
     LikertJudgment,
@@ -111,10 +114,31 @@ class TaskView:
     criteria: list[CriterionView]
 
 
+# Per process: (project id, project updated_at) -> (monotonic expiry, criteria). Every task
+# page and every Likert submit reads the criteria; they change only with the project
+# (project_apply and the admin save the project row, which moves updated_at), and an edit
+# made elsewhere is seen within CRITERIA_CACHE_SECONDS.
+CRITERIA_CACHE_SECONDS = 30.0
+_criteria_cache: dict[tuple[int, Any], tuple[float, list[Criterion]]] = {}
+
+
+def project_criteria(project: Project) -> list[Criterion]:
+    """The project's criteria in order, cached per process (read-only: do not modify)."""
+    key = (project.pk, project.updated_at)
+    hit = _criteria_cache.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    criteria = list(project.criteria.all())
+    if len(_criteria_cache) > 256:
+        _criteria_cache.clear()
+    _criteria_cache[key] = (time.monotonic() + CRITERIA_CACHE_SECONDS, criteria)
+    return criteria
+
+
 def criteria_views(project: Project, selected: dict[str, Any] | None = None) -> list[CriterionView]:
     selected = selected or {}
     views = []
-    for c in project.criteria.all():
+    for c in project_criteria(project):
         labels = {str(k): str(v) for k, v in (c.point_labels or {}).items()}
         try:
             chosen = int(selected.get(c.key))
@@ -138,8 +162,9 @@ def task_view(
     """What the task page shows for one lease, Markdown rendered and sanitized."""
     task = assignment.task
     ids = [task.response_a_id] + ([task.response_b_id] if task.response_b_id else [])
-    texts = dict(Response.objects.filter(pk__in=ids).values_list("id", "text"))
-    prompt_text = Prompt.objects.filter(pk=task.prompt_id).values_list("text", flat=True).get()
+    rows = Response.objects.filter(pk__in=ids).order_by().values_list("id", "text", "prompt__text")
+    texts = {pk: text for pk, text, _ in rows}
+    prompt_text = rows[0][2]
     if task.kind == Task.Kind.LIKERT:
         responses = [ResponseView(side="", text_html=render_markdown(texts[task.response_a_id]))]
         criteria = criteria_views(project, selected)
@@ -172,21 +197,30 @@ def _start_of_today() -> datetime:
 
 def annotator_progress(*, project: Project, annotator: Annotator | None) -> Progress:
     """The annotator's judgments today in this project, and the project's tasks at quorum."""
-    today = 0
-    if annotator is not None:
-        since = _start_of_today()
-        today = (
-            LikertJudgment.objects.filter(
-                annotator=annotator, created_at__gte=since, response__project=project
-            ).count()
-            + PairwiseJudgment.objects.filter(
-                annotator=annotator, created_at__gte=since, prompt__project=project
-            ).count()
+    # One round trip for the three figures (on every task page).
+    since = _start_of_today()
+    annotator_id = annotator.pk if annotator is not None else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT
+              (SELECT count(*) FROM {LikertJudgment._meta.db_table} j
+                 JOIN {Response._meta.db_table} r ON r.id = j.response_id
+                WHERE j.annotator_id = %(annotator)s AND j.created_at >= %(since)s
+                  AND r.project_id = %(project)s)
+            + (SELECT count(*) FROM {PairwiseJudgment._meta.db_table} j
+                 JOIN {Prompt._meta.db_table} p ON p.id = j.prompt_id
+                WHERE j.annotator_id = %(annotator)s AND j.created_at >= %(since)s
+                  AND p.project_id = %(project)s),
+              (SELECT coalesce(sum(tasks_complete), 0) FROM {DomainProgress._meta.db_table}
+                WHERE project_id = %(project)s),
+              (SELECT coalesce(sum(tasks_total), 0) FROM {DomainProgress._meta.db_table}
+                WHERE project_id = %(project)s)
+            """,
+            {"annotator": annotator_id, "since": since, "project": project.pk},
         )
-    totals = DomainProgress.objects.filter(project=project).aggregate(
-        complete=Sum("tasks_complete"), total=Sum("tasks_total")
-    )
-    return Progress(today=today, complete=totals["complete"] or 0, total=totals["total"] or 0)
+        today, complete, total = cursor.fetchone()
+    return Progress(today=int(today), complete=int(complete), total=int(total))
 
 
 # --- Lead's project page --------------------------------------------------------------------

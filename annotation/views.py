@@ -16,7 +16,6 @@ from .markdown import render_markdown
 from .models import Annotator, Assignment, Project
 from .services.assignments import (
     SKIP_REASONS,
-    annotator_for_user,
     assignment_claim_next,
     assignment_current,
     assignment_skip,
@@ -85,8 +84,7 @@ def _render_task(
 @require_GET
 def annotate(request: HttpRequest, slug: str) -> HttpResponse:
     """The annotator's current task, or the next one (a reload returns the same lease)."""
-    project = access.project_get_for(request.user, slug, roles=access.ANNOTATE)
-    annotator = annotator_for_user(user=request.user)
+    project, annotator = access.project_get_for_annotator(request.user, slug)
     lease = assignment_claim_next(project=project, annotator=annotator)
     return _render_task(request, project, annotator, lease)
 
@@ -127,8 +125,7 @@ def _after_write(
 @login_required
 @require_POST
 def submit(request: HttpRequest, slug: str, lease_id: int) -> HttpResponse:
-    project = access.project_get_for(request.user, slug, roles=access.ANNOTATE)
-    annotator = annotator_for_user(user=request.user)
+    project, annotator = access.project_get_for_annotator(request.user, slug)
     post = request.POST
     common = {
         "project": project,
@@ -164,8 +161,7 @@ def submit(request: HttpRequest, slug: str, lease_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def skip(request: HttpRequest, slug: str, lease_id: int) -> HttpResponse:
-    project = access.project_get_for(request.user, slug, roles=access.ANNOTATE)
-    annotator = annotator_for_user(user=request.user)
+    project, annotator = access.project_get_for_annotator(request.user, slug)
     try:
         assignment_skip(
             project=project,

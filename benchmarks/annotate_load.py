@@ -7,6 +7,8 @@ loopback and drives simulated annotators over HTTP through the real pages:
   next task: GET /p/<slug>/annotate/ as HTMX (claim + render of the task partial)
   submit:    POST /p/<slug>/leases/<id>/submit/ (JSON acknowledgement)
 
+(0) in process, one request at a time through django.test.Client: CPU ms and queries per
+    next task and per submit (what each request costs, without queueing).
 (a) 32 annotators, each pausing 1 s between actions: p50/p95/p99 of both.
 (b) saturation, no pauses, every 10th submit retried with the same client key: judgments/s.
 Both end with the quorum overshoot and duplicate counts, which must be 0.
@@ -34,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")  # the in-process client's host too
 
 LEASE_RE = re.compile(r'action="(/p/[^"]+/leases/(\d+)/submit/)"')
 KEY_RE = re.compile(r'name="client_key" value="([0-9a-f-]+)"')
@@ -213,6 +216,47 @@ class Annotator(threading.Thread):
             conn.close()
 
 
+def in_process_costs(project, session_key: str, rounds: int) -> dict[str, list[float]]:
+    """CPU ms and query counts of next-task (HTMX GET) and submit (JSON POST), one request
+    at a time in this process: the cost of a request without any queueing."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(SERVER_NAME="127.0.0.1")
+    client.cookies["sessionid"] = session_key
+    criteria = list(project.criteria.values_list("key", flat=True))
+    costs: dict[str, list[float]] = {k: [] for k in ("next", "submit", "next_q", "submit_q")}
+
+    def measured(kind, call, *args, **kwargs):
+        started = time.process_time()
+        with CaptureQueriesContext(connection) as queries:
+            response = call(*args, **kwargs)
+        costs[kind].append((time.process_time() - started) * 1000)
+        costs[f"{kind}_q"].append(len(queries))
+        return response
+
+    for i in range(rounds + 10):  # the first 10 warm up
+        if i == 10:
+            costs = {k: [] for k in costs}
+        page = measured(
+            "next", client.get, f"/p/{project.slug}/annotate/", headers={"HX-Request": "true"}
+        )
+        html = page.content.decode()
+        lease = LEASE_RE.search(html)
+        if lease is None:
+            break
+        form = {"client_key": KEY_RE.search(html).group(1)}
+        if KIND_RE.search(html).group(1) == "likert":
+            form.update({f"rating-{k}": "3" for k in criteria})
+        else:
+            form["choice"] = "tie"
+        measured(
+            "submit", client.post, lease.group(1), form, headers={"Accept": "application/json"}
+        )
+    return costs
+
+
 def percentiles(values: list[float]) -> str:
     if len(values) < 2:
         return "n/a"
@@ -299,8 +343,12 @@ def main() -> int:
     parser.add_argument("--annotators", type=int, default=32)
     parser.add_argument("--seconds-a", type=float, default=40)
     parser.add_argument("--seconds-b", type=float, default=25)
-    parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2))
-    parser.add_argument("--threads", type=int, default=4)
+    # Two processes per core with two threads each measured best on 2 cores: requests are
+    # CPU-bound Python (GIL), so processes, not threads, use the cores while others wait on
+    # PostgreSQL.
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--in-process-rounds", type=int, default=100)
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         print(
@@ -321,6 +369,16 @@ def main() -> int:
     sessions_a = make_sessions(project, f"{slug}-a", args.annotators)
     sessions_b = make_sessions(project, f"{slug}-b", args.annotators)
     warm = make_sessions(project, f"{slug}-warm", 1)[0]
+    solo = make_sessions(project, f"{slug}-solo", 1)[0]
+    costs = in_process_costs(project, solo, rounds=args.in_process_rounds)
+    print(f"\n(0) in process, one request at a time ({len(costs['next'])} rounds)")
+    for kind in ("next", "submit"):
+        cpu, queries = costs[kind], costs[f"{kind}_q"]
+        print(
+            f"    {kind:10} CPU median {statistics.median(cpu):5.1f} ms, "
+            f"mean {statistics.fmean(cpu):5.1f} ms; queries median {statistics.median(queries):.0f}, "
+            f"max {max(queries)}"
+        )
     connection.close()
 
     port = free_port()

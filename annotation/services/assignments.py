@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import time
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -97,6 +98,21 @@ def _release(assignment: Assignment, *, state: str, now: datetime, **fields) -> 
     return True
 
 
+# When each project's due leases were last looked for, per process (the clock a claim runs
+# on). Expiry is lazy anyway: looking once a second per process instead of on every claim
+# delays a freed slot by at most that second, and saves a query on the hot path.
+_EXPIRY_EVERY = timedelta(seconds=1)
+_expiry_checked: dict[int, datetime] = {}
+
+
+def _expire_due_now_and_then(project: Project, now: datetime) -> None:
+    last = _expiry_checked.get(project.pk)
+    if last is not None and last <= now < last + _EXPIRY_EVERY:
+        return
+    if leases_expire_due(project=project, now=now) < EXPIRE_BATCH:
+        _expiry_checked[project.pk] = now
+
+
 def leases_expire_due(*, project: Project, now: datetime | None = None) -> int:
     """Frees the slots of the project's leases past their expiry. Called by every claim, so
     no cron is needed; returns how many this call expired."""
@@ -166,6 +182,107 @@ def _kind_order(project: Project, rng: random.Random) -> list[str]:
     return [pairwise, likert] if rng.random() < project.pairwise_weight else [likert, pairwise]
 
 
+_CLAIM_SQL = """
+WITH candidate AS (
+    SELECT t.id, t.filled FROM annotation_task t
+    WHERE t.domain_id = %(domain)s AND t.kind = %(kind)s AND t.unlocked
+      AND t.filled < t.quorum AND t.done_count < %(base)s
+      AND NOT EXISTS (
+        SELECT 1 FROM annotation_assignment a
+        WHERE a.task_id = t.id AND a.annotator_id = %(annotator)s)
+    ORDER BY t.filled DESC, t.id
+    LIMIT %(window)s
+    FOR NO KEY UPDATE SKIP LOCKED
+), chosen AS (
+    SELECT id FROM candidate ORDER BY filled DESC, md5(id::text || %(salt)s) LIMIT 1
+), taken AS (
+    UPDATE annotation_task t SET filled = t.filled + 1, active_count = t.active_count + 1
+    FROM chosen
+    WHERE t.id = chosen.id AND t.filled < t.quorum AND t.done_count < %(base)s
+    RETURNING t.id, t.project_id, t.domain_id, t.prompt_id, t.kind, t.response_a_id,
+              t.response_b_id, t.quorum, t.done_count, t.active_count, t.filled, t.unlocked,
+              t.created_at
+), lease AS (
+    INSERT INTO annotation_assignment
+        (project_id, task_id, annotator_id, state, leased_at, expires_at, flipped,
+         skip_reason, skip_note)
+    SELECT %(project)s, taken.id, %(annotator)s, 'active', %(now)s, %(expires)s,
+           %(flipped)s, '', ''
+    FROM taken
+    RETURNING id, task_id
+), progress AS (
+    UPDATE annotation_domainprogress SET assigned = assigned + 1
+    WHERE domain_id = %(domain)s AND EXISTS (SELECT 1 FROM lease)
+)
+SELECT lease.id, taken.* FROM lease JOIN taken ON taken.id = lease.task_id
+"""
+_TASK_COLUMNS = (
+    "id",
+    "project_id",
+    "domain_id",
+    "prompt_id",
+    "kind",
+    "response_a_id",
+    "response_b_id",
+    "quorum",
+    "done_count",
+    "active_count",
+    "filled",
+    "unlocked",
+    "created_at",
+)
+
+
+def _claim_in_one_statement(
+    *,
+    project: Project,
+    annotator: Annotator,
+    domain_id: int,
+    kind: str,
+    base: int,
+    now: datetime,
+    rng: random.Random,
+) -> Assignment | None:
+    """PostgreSQL: the whole claim in one statement, so one round trip and the candidate
+    rows are locked only for its duration. The same steps as ``_claim_in``: lock up to
+    CANDIDATE_WINDOW open candidates with SKIP LOCKED, take the fullest (a seeded random one
+    among equals) by a compare-and-set on ``filled < quorum``, insert the lease, count it in
+    the domain; locks in the usual order (task, then domain progress last). A unique
+    constraint refusing the lease rolls the whole statement back."""
+    flipped = kind == Task.Kind.PAIRWISE and rng.random() < 0.5
+    params = {
+        "domain": domain_id,
+        "kind": kind,
+        "base": base,
+        "annotator": annotator.pk,
+        "window": CANDIDATE_WINDOW,
+        "salt": f"{rng.random():.12f}",
+        "project": project.pk,
+        "now": now,
+        "expires": now + timedelta(seconds=project.lease_seconds),
+        "flipped": flipped,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    task = Task.from_db(connection.alias, _TASK_COLUMNS, row[1:])
+    lease = Assignment(
+        id=row[0],
+        project=project,
+        task=task,
+        annotator=annotator,
+        state=State.ACTIVE,
+        leased_at=now,
+        expires_at=params["expires"],
+        flipped=flipped,
+    )
+    lease._state.adding = False
+    lease._state.db = connection.alias
+    return lease
+
+
 def _claim_in(
     *,
     project: Project,
@@ -175,8 +292,11 @@ def _claim_in(
     now: datetime,
     rng: random.Random,
 ) -> Assignment | None:
+    # done_count below the project's quorum too: a task whose quorum was raised above it
+    # (imports over quorum, a lowered quorum) keeps its live leases but gets no new one.
+    base = project.likert_quorum if kind == Task.Kind.LIKERT else project.pairwise_quorum
     candidates = Task.objects.filter(
-        domain_id=domain_id, kind=kind, unlocked=True, filled__lt=F("quorum")
+        domain_id=domain_id, kind=kind, unlocked=True, filled__lt=F("quorum"), done_count__lt=base
     ).filter(~Exists(Assignment.objects.filter(task_id=OuterRef("pk"), annotator=annotator)))
     if connection.features.has_select_for_update_skip_locked:
         candidates = candidates.select_for_update(skip_locked=True, no_key=True)
@@ -190,7 +310,7 @@ def _claim_in(
     ids += [task_id for task_id, filled in rows if filled != best]
     for task_id in ids:
         # Compare-and-set: the slot is taken only if the task is still below quorum.
-        if Task.objects.filter(pk=task_id, filled__lt=F("quorum")).update(
+        if Task.objects.filter(pk=task_id, filled__lt=F("quorum"), done_count__lt=base).update(
             filled=F("filled") + 1, active_count=F("active_count") + 1
         ):
             break
@@ -234,24 +354,42 @@ def assignment_claim_next(
         _release(latest, state=State.EXPIRED, now=now)
     if project.status != Project.Status.ACTIVE:
         return None
-    leases_expire_due(project=project, now=now)
+    _expire_due_now_and_then(project, now)
     tasks_sync_if_stale(project=project)
     rng = rng or _rng_for(project, annotator, latest)
     domains = _domain_order(project, rng)
     attempts = [(domain_id, kind) for kind in _kind_order(project, rng) for domain_id in domains]
     clock = time.monotonic()
     attempts.sort(key=lambda a: _recently_empty.get((project.pk, *a), 0.0) > clock)  # stable
+    one_statement = connection.vendor == "postgresql"
     for domain_id, kind in attempts:
         try:
-            with transaction.atomic():
-                lease = _claim_in(
-                    project=project,
-                    annotator=annotator,
-                    domain_id=domain_id,
-                    kind=kind,
-                    now=now,
-                    rng=rng,
+            if one_statement:
+                base = (
+                    project.likert_quorum if kind == Task.Kind.LIKERT else project.pairwise_quorum
                 )
+                # A single statement is atomic by itself; inside a caller's transaction a
+                # savepoint keeps a refused lease from breaking it.
+                with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                    lease = _claim_in_one_statement(
+                        project=project,
+                        annotator=annotator,
+                        domain_id=domain_id,
+                        kind=kind,
+                        base=base,
+                        now=now,
+                        rng=rng,
+                    )
+            else:
+                with transaction.atomic():
+                    lease = _claim_in(
+                        project=project,
+                        annotator=annotator,
+                        domain_id=domain_id,
+                        kind=kind,
+                        now=now,
+                        rng=rng,
+                    )
         except IntegrityError:
             # The same annotator claimed concurrently (a double click, two tabs): the
             # one-active-lease constraint refused this one; theirs is the lease.

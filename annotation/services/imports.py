@@ -5,6 +5,17 @@ collected with its line number and field, and only a clean file is written, in o
 transaction. Re-importing the same file changes nothing: rows that already exist with the
 same content are counted as unchanged; rows that exist with different content are problems
 (stored work is never overwritten).
+
+Imports keep the task table exact in the same transaction (tasks are derived data, so they
+commit or roll back with what they are derived from, and there is never a moment when
+committed items have no tasks or committed judgments are not counted):
+
+- items: ``tasks_sync`` builds the new Likert tasks and pairs, so the items are claimable the
+  moment the import commits, and no annotator's request pays for building them.
+- judgments: they count toward quorum like any other (DESIGN 3): ``tasks_count_judgments``
+  recounts the affected tasks and the domain counters. A pairwise judgment for a pair outside
+  its prompt's pair design (prompts with more than 4 responses) is stored and aggregated but
+  gets no task: the design stays balanced, and nobody is asked to add to an off-design pair.
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ from ..models import (
 )
 from ..signals import judgments_recorded
 from . import dedup
+from .tasks import tasks_count_judgments, tasks_sync, tasks_sync_if_stale
 
 OnDuplicate = Literal["reject", "merge", "keep"]
 Progress = Callable[[int], None]
@@ -554,6 +566,9 @@ def items_import(
             "near_duplicate_clusters": result.near_duplicate_clusters,
         }
         batch.save(update_fields=["counts"])
+        # Last: it locks the project's TaskSync row and writes the domain counters, which
+        # are then held only until COMMIT (see services.assignments on lock order).
+        tasks_sync(project=project)
     result.batch = batch
     return result
 
@@ -916,6 +931,13 @@ def judgments_import(
             progress(len(new_pairwise))
         batch.counts = {**result.created, "unchanged": unchanged}
         batch.save(update_fields=["counts"])
+        # Items written by another path may have no tasks yet; then count the judgments.
+        tasks_sync_if_stale(project=project)
+        tasks_count_judgments(
+            project=project,
+            response_ids={j["response"]["id"] for j in new_likert},
+            pairs={tuple(sorted((j["left"], j["right"]))) for j in new_pairwise},
+        )
         count = len(new_likert) + len(new_pairwise)
         transaction.on_commit(
             lambda: judgments_recorded.send(sender=ImportBatch, project_id=project.pk, count=count)

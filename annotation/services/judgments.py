@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from ..models import (
     Prompt,
     Task,
 )
+from ..selectors import project_criteria
 from ..signals import judgments_recorded
 from .assignments import assignment_get_for
 
@@ -88,7 +89,7 @@ def _clean_common(flags: Any, comment: Any, duration_ms: Any) -> tuple[list[str]
 
 def clean_ratings(project: Project, ratings: dict[str, Any]) -> dict[str, int]:
     """Every criterion rated with an integer on its scale, and nothing else."""
-    criteria = list(project.criteria.all())
+    criteria = project_criteria(project)
     known = {c.key for c in criteria}
     problems = []
     unknown = sorted(set(ratings) - known)
@@ -173,9 +174,13 @@ def _record(
     # reference it (foreign-key checks take KEY SHARE) through, so they never wait on us.
     lease = Assignment.objects.select_for_update(no_key=True).get(pk=assignment.pk)
     lease.task = assignment.task  # loaded with it; a task never changes its prompt or kind
-    found = _existing(type(judgment), judgment.client_key, judgment.annotator, lease)
-    if found is not None:
-        return found
+    if lease.state not in (State.ACTIVE, State.EXPIRED):
+        # Only a finished lease can have a judgment (the judgment and DONE commit together):
+        # a retry finds it here. The same key under another lease is refused by the unique
+        # constraint on client_key, and _submit reports the conflict.
+        found = _existing(type(judgment), judgment.client_key, judgment.annotator, lease)
+        if found is not None:
+            return found
     if lease.state == State.DONE:
         raise ConflictError("You already submitted a judgment for this task.")
     if lease.state == State.SKIPPED:
@@ -190,22 +195,25 @@ def _record(
             .order_by()
             .values_list("id")
         )
-    task = Task.objects.select_for_update(no_key=True).get(pk=lease.task_id)
+    task = lease.task
+    # One UPDATE ... RETURNING per submission: it takes the task's row lock (as FOR NO KEY
+    # UPDATE would) and reads the counters it wrote.
     holds_slot = lease.state == State.ACTIVE  # even past expires_at: nobody took the slot yet
     progress = {}
     if holds_slot:
-        task.active_count -= 1
-        task.done_count += 1
-        task.save(update_fields=["active_count", "done_count"])
+        counted = _task_update_returning(
+            "active_count = active_count - 1, done_count = done_count + 1", task.pk
+        )
         progress = {"done": F("done") + 1}
-    elif task.filled < task.quorum:
-        task.done_count += 1
-        task.filled += 1
-        task.save(update_fields=["done_count", "filled"])
-        progress = {"done": F("done") + 1, "assigned": F("assigned") + 1}
     else:
+        counted = _task_update_returning(
+            "done_count = done_count + 1, filled = filled + 1", task.pk, "AND filled < quorum"
+        )
+        progress = {"done": F("done") + 1, "assigned": F("assigned") + 1}
+    if counted is None:  # the slot was given away and the task is full: kept, not counted
         judgment.over_quorum = True
-    if not judgment.over_quorum and task.done_count == task.quorum:
+        progress = {}
+    elif counted[0] == counted[1]:  # done_count reached the quorum
         progress["tasks_complete"] = F("tasks_complete") + 1
         if task.kind == Task.Kind.LIKERT and default_mix:
             _unlock_pairs_if_due(task.prompt_id)
@@ -217,6 +225,18 @@ def _record(
         # Last statement: a transaction holding a domain row never waits for anything else.
         DomainProgress.objects.filter(domain_id=task.domain_id).update(**progress)
     return SubmitResult(judgment=judgment, created=True)
+
+
+def _task_update_returning(assignments: str, task_id: int, condition: str = "") -> tuple | None:
+    """(done_count, quorum) after ``UPDATE task SET <assignments> WHERE id = task_id
+    <condition>``, or None when the condition left the row unchanged."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Task._meta.db_table} SET {assignments} WHERE id = %s {condition} "
+            "RETURNING done_count, quorum",
+            [task_id],
+        )
+        return cursor.fetchone()
 
 
 def _unlock_pairs_if_due(prompt_id: int) -> None:

@@ -1,14 +1,20 @@
 """Building the task table from a project's prompts and responses.
 
 Tasks are derived data: ``tasks_sync`` is idempotent and safe to run concurrently (inserts
-ignore conflicts on the unique constraints), so imports may call it, and a claim calls it
-lazily when ``tasks_sync_if_stale`` sees responses or quorums it has not built tasks for.
+ignore conflicts on the unique constraints). ``items_import`` calls it in its own
+transaction, so imported items are claimable the moment they commit; a claim still calls it
+lazily when ``tasks_sync_if_stale`` sees responses or quorums it has not built tasks for
+(items written by other paths, a changed quorum).
+
+``tasks_count_judgments`` brings tasks up to date with judgments written outside a lease
+(imports): imported judgments count toward quorum like any other.
 """
 
 from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +23,16 @@ from django.db import transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum, Value
 from django.db.models.functions import Greatest
 
-from ..models import DomainProgress, Project, Response, Task, TaskSync
+from ..models import (
+    DomainProgress,
+    LikertJudgment,
+    PairwiseJudgment,
+    Project,
+    Prompt,
+    Response,
+    Task,
+    TaskSync,
+)
 
 # Up to this many responses a prompt gets every pair (4 responses: 6 pairs).
 ALL_PAIRS_UP_TO = 4
@@ -201,14 +216,137 @@ def _is_stale(project: Project, state: TaskSync | None) -> bool:
         or state.likert_quorum != project.likert_quorum
         or state.pairwise_quorum != project.pairwise_quorum
         or state.pairs_unlocked != (project.pairwise_weight is not None)
-        or Response.objects.filter(project=project, id__gt=state.response_max_id).exists()
+        # Ordered by id so PostgreSQL walks the primary key from the last synced id, not
+        # every response of the project through the project index.
+        or bool(
+            Response.objects.filter(project=project, id__gt=state.response_max_id)
+            .order_by("id")
+            .values_list("id")[:1]
+        )
     )
+
+
+# Per process: project id -> (monotonic time until which it counts as synced, the quorums
+# and mix it was synced for). Imports build their tasks in their own transaction, so new
+# responses from any other path (a script's bulk insert) wait at most this long for a claim
+# to notice them; a changed quorum or mix is seen at once (compared with the project row the
+# request already read).
+FRESH_FOR_SECONDS = 1.0
+_fresh: dict[int, tuple[float, tuple[int, int, bool]]] = {}
+
+
+def _sync_key(project: Project) -> tuple[int, int, bool]:
+    return (project.likert_quorum, project.pairwise_quorum, project.pairwise_weight is not None)
 
 
 def tasks_sync_if_stale(*, project: Project) -> bool:
     """Run ``tasks_sync`` when responses newer than the last sync exist or a quorum or the
-    mix changed. Costs two indexed single-row queries when nothing changed."""
-    if not _is_stale(project, TaskSync.objects.filter(project=project).first()):
+    mix changed. Looks at most once a second per process; then two indexed single-row
+    queries when nothing changed."""
+    until, key = _fresh.get(project.pk, (0.0, None))
+    if key == _sync_key(project) and time.monotonic() < until:
         return False
-    tasks_sync(project=project, only_if_stale=True)
-    return True
+    synced = False
+    if _is_stale(project, TaskSync.objects.filter(project=project).first()):
+        tasks_sync(project=project, only_if_stale=True)
+        synced = True
+    _fresh[project.pk] = (time.monotonic() + FRESH_FOR_SECONDS, _sync_key(project))
+    return synced
+
+
+def tasks_count_judgments(
+    *, project: Project, response_ids: set[int], pairs: set[tuple[int, int]]
+) -> int:
+    """Recount ``done_count`` of the Likert tasks of ``response_ids`` and of the pairwise
+    tasks of ``pairs`` (canonical order) from their stored judgments (any source, outside
+    the ones kept as over-quorum), keep their live leases, and move the domain counters by
+    the difference. Returns how many tasks changed. Call inside the transaction that wrote
+    the judgments, after ``tasks_sync`` built the tasks.
+
+    A task whose judgments plus live leases now exceed its quorum gets
+    ``quorum = Greatest(quorum, filled)``: the CHECK constraints hold, and since a claim
+    never leases a task whose ``done_count`` reached the project's quorum, no new lease is
+    given on it. A pair outside the prompt's pair design has no task: its judgments are
+    stored and aggregated, but they fill no slot and nobody is asked for more.
+
+    Locks follow services.assignments: prompts, then tasks (by id), then domain progress
+    last; the counts are read after the task locks, so no concurrent submit is missed.
+    """
+    if not response_ids and not pairs:
+        return 0
+    likert_q = Q(kind=Task.Kind.LIKERT, response_a_id__in=response_ids)
+    prompt_of = dict(
+        Response.objects.filter(pk__in=response_ids | {a for a, _ in pairs}).values_list(
+            "id", "prompt_id"
+        )
+    )
+    pair_prompts = {prompt_of[a] for a, _ in pairs}
+    prompt_ids = {prompt_of[r] for r in response_ids} | pair_prompts
+    list(
+        Prompt.objects.select_for_update(no_key=True)
+        .filter(pk__in=prompt_ids)
+        .order_by("id")
+        .values_list("id")
+    )
+    pair_q = Q(kind=Task.Kind.PAIRWISE, prompt_id__in=pair_prompts)
+    tasks = list(
+        Task.objects.select_for_update(no_key=True)
+        .filter(Q(project=project) & (likert_q | pair_q))
+        .order_by("id")
+    )
+    likert_done = dict(
+        LikertJudgment.objects.filter(response_id__in=response_ids, over_quorum=False)
+        .values_list("response_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    pair_done = {
+        (a, b): n
+        for a, b, n in PairwiseJudgment.objects.filter(
+            prompt_id__in=pair_prompts, over_quorum=False
+        )
+        .values_list("response_a_id", "response_b_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    changed: list[Task] = []
+    deltas: dict[int, dict[str, int]] = defaultdict(
+        lambda: {"done": 0, "assigned": 0, "complete": 0}
+    )
+    unlock_prompts: set[int] = set()
+    for task in tasks:
+        if task.kind == Task.Kind.LIKERT:
+            done = likert_done.get(task.response_a_id, 0)
+        else:
+            done = pair_done.get((task.response_a_id, task.response_b_id), 0)
+        if done == task.done_count:
+            continue
+        was_complete = task.done_count >= task.quorum
+        delta = deltas[task.domain_id]
+        delta["done"] += done - task.done_count
+        delta["assigned"] += done - task.done_count
+        task.done_count = done
+        task.filled = done + task.active_count
+        task.quorum = max(task.quorum, task.filled)
+        delta["complete"] += int(task.done_count >= task.quorum) - int(was_complete)
+        changed.append(task)
+        if task.kind == Task.Kind.LIKERT and task.done_count >= task.quorum:
+            unlock_prompts.add(task.prompt_id)
+    Task.objects.bulk_update(changed, ["done_count", "filled", "quorum"], batch_size=2000)
+    if unlock_prompts and project.pairwise_weight is None:
+        # The default mix: a prompt's pairs open once all its responses reached quorum.
+        unfinished = Task.objects.filter(
+            kind=Task.Kind.LIKERT, prompt_id=OuterRef("prompt_id"), done_count__lt=F("quorum")
+        )
+        Task.objects.filter(
+            prompt_id__in=unlock_prompts, kind=Task.Kind.PAIRWISE, unlocked=False
+        ).exclude(Exists(unfinished)).update(unlocked=True)
+    # Deltas, not a recount: a concurrent claim's F() increment on the same row is kept.
+    for domain_id in sorted(deltas):
+        d = deltas[domain_id]
+        DomainProgress.objects.filter(domain_id=domain_id).update(
+            done=F("done") + d["done"],
+            assigned=F("assigned") + d["assigned"],
+            tasks_complete=F("tasks_complete") + d["complete"],
+        )
+    return len(changed)
