@@ -32,6 +32,7 @@ from typing import IO, Any, Literal
 
 from django.db import transaction
 
+from ..bulk import bulk_insert
 from ..errors import Problem, ValidationProblems
 from ..models import (
     Annotator,
@@ -66,6 +67,27 @@ CSV_COLUMNS = (
     "response_provenance",
 )
 MAX_PROBLEMS = 1000
+PROMPT_COLUMNS = (
+    "project_id",
+    "domain_id",
+    "text",
+    "source",
+    "external_id",
+    "content_hash",
+    "minhash",
+    "provenance",
+    "import_batch_id",
+)
+RESPONSE_COLUMNS = (
+    "project_id",
+    "prompt_id",
+    "text",
+    "origin",
+    "model_name",
+    "external_id",
+    "content_hash",
+    "provenance",
+)
 BATCH = 2000
 
 
@@ -510,54 +532,56 @@ def items_import(
             counts={},
         )
         signatures: dict[str, dedup.MinHash] = {}
-        prompt_objs = []
         for row in new_prompts:
-            m = dedup.minhash_of(dedup.shingles(row.text))
-            signatures[row.external_id] = m
-            prompt_objs.append(
-                Prompt(
-                    project=project,
-                    domain=domains[row.domain],
-                    text=row.text,
-                    source=row.source,
-                    external_id=row.external_id,
-                    content_hash=row.content_hash,
-                    minhash=dedup.minhash_bytes(m),
-                    provenance=row.provenance,
-                    import_batch=batch,
+            signatures[row.external_id] = dedup.minhash_of(dedup.shingles(row.text))
+        bulk_insert(
+            Prompt,
+            PROMPT_COLUMNS,
+            (
+                (
+                    project.pk,
+                    domains[row.domain].pk,
+                    row.text,
+                    row.source,
+                    row.external_id,
+                    row.content_hash,
+                    dedup.minhash_bytes(signatures[row.external_id]),
+                    row.provenance,
+                    batch.pk,
                 )
-            )
-        for start in range(0, len(prompt_objs), BATCH):
-            chunk = prompt_objs[start : start + BATCH]
-            Prompt.objects.bulk_create(chunk)
-
-            if progress:
-                progress(len(chunk))
-        created_by_external = {p.external_id: p for p in prompt_objs}
-        if not all(p.pk for p in prompt_objs):  # SQLite < 3.35 returns no ids
-            created_by_external = {
-                p.external_id: p for p in Prompt.objects.filter(project=project, import_batch=batch)
-            }
-        response_objs = []
-        for target, r in new_responses:
-            prompt = (
-                target if isinstance(target, Prompt) else created_by_external[target.external_id]
-            )
-            response_objs.append(
-                Response(
-                    project=project,
-                    prompt=prompt,
-                    text=r.text,
-                    origin=r.origin,
-                    model_name=r.model_name,
-                    external_id=r.external_id,
-                    content_hash=r.content_hash,
-                    provenance=r.provenance,
+                for row in new_prompts
+            ),
+        )
+        if progress:
+            progress(len(new_prompts))
+        # COPY returns no ids: read them back by the natural key.
+        prompt_ids = dict(
+            Prompt.objects.filter(import_batch=batch).values_list("external_id", "id")
+        )
+        bulk_insert(
+            Response,
+            RESPONSE_COLUMNS,
+            (
+                (
+                    project.pk,
+                    target.pk if isinstance(target, Prompt) else prompt_ids[target.external_id],
+                    r.text,
+                    r.origin,
+                    r.model_name,
+                    r.external_id,
+                    r.content_hash,
+                    r.provenance,
                 )
-            )
-        Response.objects.bulk_create(response_objs, batch_size=BATCH)
+                for target, r in new_responses
+            ),
+        )
         result.near_duplicate_clusters = _cluster_new_prompts(
-            project, batch, created_by_external, signatures
+            project,
+            batch,
+            [
+                (prompt_ids[row.external_id], row.text, signatures[row.external_id])
+                for row in new_prompts
+            ],
         )
         batch.counts = {
             **result.created,
@@ -576,10 +600,10 @@ def items_import(
 def _cluster_new_prompts(
     project: Project,
     batch: ImportBatch,
-    created: dict[str, Prompt],
-    signatures: dict[str, dedup.MinHash],
+    new: list[tuple[int, str, dedup.MinHash]],
 ) -> int:
-    """Assign near_dup_cluster for new prompts and any stored prompts they join."""
+    """Assign near_dup_cluster for the new prompts (id, text, signature) and any stored
+    prompts they join."""
     existing = (
         (pk, dedup.minhash_from_bytes(bytes(raw)))
         for pk, raw in Prompt.objects.filter(project=project, minhash__isnull=False)
@@ -588,11 +612,10 @@ def _cluster_new_prompts(
         .values_list("pk", "minhash")
         .iterator(chunk_size=BATCH)
     )
-    new = [(p.pk, p.text, signatures[ext]) for ext, p in created.items()]
     clusters = dedup.near_duplicate_clusters(
         new,
         existing,
-        {p.pk: p.text for p in created.values()},
+        {pk: text for pk, text, _ in new},
         lambda ids: dict(Prompt.objects.filter(pk__in=ids).values_list("pk", "text")),
     )
     if not clusters:

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum, Value
 from django.db.models.functions import Greatest
 
+from ..bulk import bulk_insert
 from ..models import (
     DomainProgress,
     LikertJudgment,
@@ -106,20 +107,14 @@ def _sync(project: Project, state: TaskSync) -> SyncSummary:
         .values_list("id", "prompt_id", "prompt__domain_id")
     )
     missing = list(missing)
-    Task.objects.bulk_create(
-        [
-            Task(
-                project=project,
-                domain_id=domain_id,
-                prompt_id=prompt_id,
-                kind=Task.Kind.LIKERT,
-                response_a_id=response_id,
-                quorum=project.likert_quorum,
-            )
+    # Under the TaskSync row lock no other sync inserts tasks, so COPY (no ON CONFLICT) is safe.
+    bulk_insert(
+        Task,
+        ("project_id", "domain_id", "prompt_id", "kind", "response_a_id", "quorum"),
+        (
+            (project.pk, domain_id, prompt_id, Task.Kind.LIKERT, response_id, project.likert_quorum)
             for response_id, prompt_id, domain_id in missing
-        ],
-        batch_size=2000,
-        ignore_conflicts=True,
+        ),
     )
 
     # Pairs for every prompt that got new responses (a grown prompt gets the pairs its new
@@ -139,23 +134,35 @@ def _sync(project: Project, state: TaskSync) -> SyncSummary:
                 "response_a_id", "response_b_id"
             )
         )
-        new_pairs = []
-        for pid, rids in by_prompt.items():
-            for a, b in pair_design(rids, rng=_prompt_rng(project, pid)):
-                if (a, b) not in existing:
-                    new_pairs.append(
-                        Task(
-                            project=project,
-                            domain_id=domain_of[pid],
-                            prompt_id=pid,
-                            kind=Task.Kind.PAIRWISE,
-                            response_a_id=a,
-                            response_b_id=b,
-                            quorum=project.pairwise_quorum,
-                            unlocked=pairs_unlocked,
-                        )
-                    )
-        Task.objects.bulk_create(new_pairs, batch_size=2000, ignore_conflicts=True)
+        new_pairs = [
+            (
+                project.pk,
+                domain_of[pid],
+                pid,
+                Task.Kind.PAIRWISE,
+                a,
+                b,
+                project.pairwise_quorum,
+                pairs_unlocked,
+            )
+            for pid, rids in by_prompt.items()
+            for a, b in pair_design(rids, rng=_prompt_rng(project, pid))
+            if (a, b) not in existing
+        ]
+        bulk_insert(
+            Task,
+            (
+                "project_id",
+                "domain_id",
+                "prompt_id",
+                "kind",
+                "response_a_id",
+                "response_b_id",
+                "quorum",
+                "unlocked",
+            ),
+            new_pairs,
+        )
         pairwise_created = len(new_pairs)
 
     # Quorum changes. A task already fuller than a lowered quorum keeps its current level as
