@@ -34,12 +34,18 @@ def _fill_columns(model: type[models.Model], columns: Sequence[str]) -> list[tup
         elif field.null:
             extra.append((field.attname, None))
         else:
-            raise ValueError(f"{model.__name__}.{field.name} has no default; give it in the columns")
+            raise ValueError(
+                f"{model.__name__}.{field.name} has no default; give it in the columns"
+            )
     return extra
 
 
 def bulk_insert(
-    model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *, batch_size: int = 2000
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    batch_size: int = 2000,
 ) -> int:
     """Insert ``rows`` (tuples of Python values in ``columns`` order, by attname such as
     ``project_id``) and return how many were written. Runs inside the caller's transaction."""
@@ -54,9 +60,12 @@ def bulk_insert(
     json_at = [i for i, name in enumerate(names) if isinstance(fields[name], models.JSONField)]
     sql_columns = ", ".join(connection.ops.quote_name(fields[name].column) for name in names)
     count = 0
-    with connection.cursor() as cursor, cursor.cursor.copy(
-        f"COPY {connection.ops.quote_name(model._meta.db_table)} ({sql_columns}) FROM STDIN"
-    ) as copy:
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            f"COPY {connection.ops.quote_name(model._meta.db_table)} ({sql_columns}) FROM STDIN"
+        ) as copy,
+    ):
         for row in rows:
             values = [*row, *tail]
             for i in json_at:
