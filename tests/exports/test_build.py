@@ -51,11 +51,14 @@ def test_two_builds_of_the_same_run_and_seed_are_byte_identical(export_dir, scor
 
 
 def test_another_seed_gives_another_split(export_dir, scored):
-    a = publish(scored.project, seed=1)
-    b = publish(scored.project, seed=2)
-    sides_a = {r["prompt_id"]: r["split"] for r in read_jsonl(release_path(a) / "responses.jsonl")}
-    sides_b = {r["prompt_id"]: r["split"] for r in read_jsonl(release_path(b) / "responses.jsonl")}
-    assert sides_a != sides_b
+    # Two seeds can give the same split of a small project by chance (group keys come from
+    # database ids), so the test looks at three: they must not all agree.
+    splits = []
+    for seed in (1, 2, 3):
+        release = publish(scored.project, seed=seed)
+        rows = read_jsonl(release_path(release) / "responses.jsonl")
+        splits.append(tuple(sorted((r["prompt_id"], r["split"]) for r in rows)))
+    assert len(set(splits)) > 1
 
 
 def test_building_again_gives_v2_and_leaves_v1_untouched(export_dir, scored):
