@@ -444,3 +444,73 @@ def demo_items() -> list[dict[str, Any]]:
                 }
             )
     return lines
+
+
+# How good each demo generator's answers are, per criterion (1-5): the careful model, the
+# terse one, the one that gets things wrong, and the one that refuses everything.
+_QUALITY = {
+    "assistant-large": {"usefulness": 5, "factuality": 5, "safety": 5, "alignment": 5},
+    "assistant-small": {"usefulness": 3, "factuality": 4, "safety": 5, "alignment": 3},
+    "assistant-legacy": {"usefulness": 2, "factuality": 1, "safety": 4, "alignment": 2},
+    "assistant-safe": {"usefulness": 1, "factuality": 3, "safety": 5, "alignment": 1},
+}
+DEMO_RATERS = ("demo-rater-1", "demo-rater-2", "demo-rater-3")
+JUDGED_SHARE = 0.6
+
+
+def demo_judgments(items: list[dict[str, Any]], *, seed: int = 0) -> list[dict[str, Any]]:
+    """Judgments by three imported raters on the first 60% of each domain's prompts (the rest
+    is left for the demo annotators), so the dashboard, agreement and releases have data.
+
+    Ratings follow each generator's quality with rater noise; comparisons prefer the better
+    response with some disagreement. Deterministic for a seed."""
+    import random
+
+    rng = random.Random(seed)
+    by_domain: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        by_domain.setdefault(item["domain"], []).append(item)
+    lines: list[dict[str, Any]] = []
+    for domain_items in by_domain.values():
+        for item in domain_items[: round(JUDGED_SHARE * len(domain_items))]:
+            responses = item["responses"]
+            for rater in DEMO_RATERS:
+                for r in responses:
+                    base = _QUALITY[r["model"]]
+                    ratings = {
+                        k: min(5, max(1, v + rng.choice((-1, 0, 0, 0, 1)))) for k, v in base.items()
+                    }
+                    lines.append(
+                        {
+                            "kind": "likert",
+                            "response_id": r["response_id"],
+                            "annotator": rater,
+                            "ratings": ratings,
+                        }
+                    )
+                for i, first in enumerate(responses):
+                    for second in responses[i + 1 :]:
+                        # Shown in random order, as the annotator pages do.
+                        a, b = (first, second) if rng.random() < 0.5 else (second, first)
+                        qa, qb = (
+                            sum(_QUALITY[a["model"]].values()),
+                            sum(_QUALITY[b["model"]].values()),
+                        )
+                        roll = rng.random()
+                        if roll < 0.1:
+                            choice = "tie"
+                        elif (qa >= qb) != (roll < 0.2):
+                            choice = "a"
+                        else:
+                            choice = "b"
+                        lines.append(
+                            {
+                                "kind": "pairwise",
+                                "prompt_id": item["prompt_id"],
+                                "response_a": a["response_id"],
+                                "response_b": b["response_id"],
+                                "annotator": rater,
+                                "choice": choice,
+                            }
+                        )
+    return lines

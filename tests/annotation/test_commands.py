@@ -76,6 +76,13 @@ def test_seed_demo_is_idempotent_and_realistic(settings, capsys):
     counts = [p.responses.count() for p in project.prompts.all()]
     assert min(counts) >= 2 and max(counts) <= 4
     assert {u["role"] for u in second["users"]} >= {"lead", "annotator", "researcher"}
+    # Three imported raters judged part of the project; the rest is left for the annotators.
+    from annotation.models import LikertJudgment, Task
+
+    assert second["judgments"] == first["judgments"] > 0
+    raters = set(LikertJudgment.objects.values_list("annotator__external_id", flat=True))
+    assert raters == {"demo-rater-1", "demo-rater-2", "demo-rater-3"}
+    assert Task.objects.filter(project=project, kind="likert", done_count__lt=3).exists()
 
 
 def test_seed_demo_refuses_without_debug(settings):

@@ -6,10 +6,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from annotation.demo import DOMAINS, GUIDELINES, demo_items
+from annotation.demo import DOMAINS, GUIDELINES, demo_items, demo_judgments
 from annotation.management.base import TrenchcoatCommand
 from annotation.models import Annotator, Membership
-from annotation.services.imports import items_import
+from annotation.services.imports import items_import, judgments_import
 from annotation.services.projects import project_apply
 
 SLUG = "demo"
@@ -27,7 +27,7 @@ DEMO_USERS = [
 class Command(TrenchcoatCommand):
     help = (
         "Create (or bring up to date) the demo project: five domains, 60 prompts with 2-4 "
-        "responses each, and demo users with local-only passwords. Idempotent. Refuses to run "
+        "responses each, judgments by three imported raters on 60% of them, and demo users with local-only passwords. Idempotent. Refuses to run "
         "unless DEBUG is on or --allow-production is given."
     )
 
@@ -62,6 +62,10 @@ class Command(TrenchcoatCommand):
             result = items_import(
                 project=project, source=io.BytesIO(data), filename="demo-items.jsonl"
             )
+            judged = "".join(json.dumps(line) + "\n" for line in demo_judgments(demo_items()))
+            judgments = judgments_import(
+                project=project, source=io.BytesIO(judged.encode()), filename="demo-judgments.jsonl"
+            )
             User = get_user_model()
             for username, password, role in DEMO_USERS:
                 user, _ = User.objects.get_or_create(username=username)
@@ -79,6 +83,9 @@ class Command(TrenchcoatCommand):
             "prompts": project.prompts.count(),
             "responses": project.responses.count(),
             "new_prompts": result.created.get("prompts", 0),
+            "judgments": judgments.created.get("likert", 0)
+            + judgments.created.get("pairwise", 0)
+            + sum(judgments.unchanged.values()),
             "users": [
                 {"username": u, "password": p, "role": r or "staff"} for u, p, r in DEMO_USERS
             ],
@@ -86,7 +93,8 @@ class Command(TrenchcoatCommand):
 
     def render(self, result) -> None:
         self.stdout.write(
-            f"Demo project '{result['project']}': {result['prompts']} prompts, {result['responses']} responses."
+            f"Demo project '{result['project']}': {result['prompts']} prompts, {result['responses']} "
+            f"responses, {result['judgments']} judgments by three imported demo raters."
         )
         self.stdout.write("Demo logins (local only) at http://127.0.0.1:8000/accounts/login/ :")
         for user in result["users"]:
