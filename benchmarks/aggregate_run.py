@@ -11,31 +11,18 @@ then again split into read / compute / write.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _setup import django_setup  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 N_PROMPTS, PER_PROMPT, RATINGS, VOTES, N_ANNOTATORS = 15_000, 4, 5, 3, 60
 SLUG = "bench-aggregate"
-
-
-def setup() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    if not os.environ.get("DATABASE_URL"):
-        sys.exit(
-            "set DATABASE_URL to a PostgreSQL database (bin/with-test-services starts a throwaway one)"
-        )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def generate():
@@ -132,7 +119,7 @@ def generate():
 
 
 def main() -> None:
-    setup()
+    django_setup()
     from django.db import connection
 
     from annotation.models import LikertJudgment, PairwiseJudgment

@@ -361,13 +361,11 @@ def main() -> int:
         )
         return 2
 
-    import django
+    from _setup import django_setup
 
-    django.setup()
-    from django.core.management import call_command
+    django_setup()
     from django.db import connection
 
-    call_command("migrate", verbosity=0)
     slug = f"load-{int(time.time())}"
     project = build_project(slug, args.prompts)
     sessions_a = make_sessions(project, f"{slug}-a", args.annotators)

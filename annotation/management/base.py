@@ -8,10 +8,11 @@ per line).
 from __future__ import annotations
 
 import json
-import sys
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from ..errors import DomainError, ValidationProblems
 from ..models import Project
@@ -60,6 +61,18 @@ class TrenchcoatCommand(BaseCommand):
                 f"no project '{slug}'; create it with project_apply FILE.json"
             ) from None
 
-    @property
-    def interactive_progress(self) -> bool:
-        return sys.stderr.isatty()
+    @staticmethod
+    def existing_file(path: str) -> Path:
+        file = Path(path)
+        if not file.is_file():
+            raise CommandError(f"{file}: no such file")
+        return file
+
+    def progress_bar(self, options: dict[str, Any], unit: str) -> tqdm:
+        """A progress bar on stderr when it is a terminal; none with --json."""
+        return tqdm(
+            desc=f"writing {unit}",
+            unit=f" {unit}",
+            disable=options["json"] or None,
+            file=self.stderr._out,
+        )

@@ -1,8 +1,3 @@
-from pathlib import Path
-
-from django.core.management.base import CommandError
-from tqdm import tqdm
-
 from annotation.management.base import TrenchcoatCommand
 from annotation.services.imports import items_import
 
@@ -27,15 +22,8 @@ class Command(TrenchcoatCommand):
 
     def run(self, **options):
         project = self.project(options["project"])
-        path = Path(options["file"])
-        if not path.is_file():
-            raise CommandError(f"{path}: no such file")
-        with tqdm(
-            desc="writing prompts",
-            unit=" prompts",
-            disable=options["json"] or None,
-            file=self.stderr._out,
-        ) as bar:
+        path = self.existing_file(options["file"])
+        with self.progress_bar(options, "prompts") as bar:
             result = items_import(
                 project=project,
                 source=path,

@@ -1,8 +1,3 @@
-from pathlib import Path
-
-from django.core.management.base import CommandError
-from tqdm import tqdm
-
 from annotation.management.base import TrenchcoatCommand
 from annotation.services.imports import judgments_import
 
@@ -20,15 +15,8 @@ class Command(TrenchcoatCommand):
 
     def run(self, **options):
         project = self.project(options["project"])
-        path = Path(options["file"])
-        if not path.is_file():
-            raise CommandError(f"{path}: no such file")
-        with tqdm(
-            desc="writing judgments",
-            unit=" judgments",
-            disable=options["json"] or None,
-            file=self.stderr._out,
-        ) as bar:
+        path = self.existing_file(options["file"])
+        with self.progress_bar(options, "judgments") as bar:
             result = judgments_import(project=project, source=path, progress=bar.update)
         return {"project": project.slug, "file": str(path), **result.as_dict()}
 
