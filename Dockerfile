@@ -15,6 +15,8 @@ COPY templates ./templates
 COPY static ./static
 # collectstatic needs settings that import; these values exist only at build time.
 RUN SECRET_KEY=build-only TRENCHCOAT_PSEUDONYM_SALT=build-only python manage.py collectstatic --noinput
+# A new named volume takes the owner of its mount point in the image: make them the app's.
+RUN mkdir -p /data/releases /data/imports && chown trenchcoat:trenchcoat /data/releases /data/imports
 USER trenchcoat
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]

@@ -24,14 +24,6 @@ MANAGE = frozenset({Role.LEAD})
 ANY_MEMBER = frozenset(Role)
 
 
-def projects_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Project]:
-    if not user.is_authenticated:
-        return Project.objects.none()
-    if user.is_staff:
-        return Project.objects.all()
-    return Project.objects.filter(memberships__user=user).distinct()
-
-
 def projects_with_role(
     user: AbstractBaseUser | AnonymousUser, roles: Iterable[str]
 ) -> QuerySet[Project]:

@@ -1,4 +1,7 @@
-"""The admin site: staff, and project leads scoped to their own projects (annotation/admin.py)."""
+"""The admin site: staff, and project leads scoped to their own projects (annotation/admin/).
+
+This module is imported while apps load, so models and forms are imported inside methods.
+"""
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
@@ -9,16 +12,16 @@ class TrenchcoatAdminSite(admin.AdminSite):
     site_title = "Trenchcoat"
     index_title = "Projects, items and judgments"
 
-    def has_permission(self, request) -> bool:
-        from .models import Membership
+    @property
+    def login_form(self):
+        from .admin.login import AdminLoginForm
 
-        user = request.user
-        if not user.is_active:
-            return False
-        return (
-            user.is_staff
-            or Membership.objects.filter(user=user, role=Membership.Role.LEAD).exists()
-        )
+        return AdminLoginForm
+
+    def has_permission(self, request) -> bool:
+        from .admin.login import may_use_admin
+
+        return may_use_admin(request.user)
 
 
 class TrenchcoatAdminConfig(AdminConfig):

@@ -17,10 +17,6 @@ class ConflictError(DomainError):
     status_code = 409
 
 
-class PermissionDeniedError(DomainError):
-    status_code = 403
-
-
 @dataclass(frozen=True)
 class Problem:
     """One problem in an input file: where it is, which field, and what to do about it."""

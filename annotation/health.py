@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
+
+from .models import SideEffectFailure
 
 
 def database_status() -> dict:
@@ -28,3 +30,14 @@ def broker_status() -> dict:
         return {"ok": True, "mode": "redis"}
     except Exception as exc:
         return {"ok": False, "mode": "redis", "error": exc.__class__.__name__}
+
+
+def side_effect_status() -> dict:
+    """After-commit side effects (cache counters, queueing tasks) that failed and were
+    skipped (annotation.side_effects): informational, it does not make /healthz fail."""
+    try:
+        rows = list(SideEffectFailure.objects.values_list("count", "last_at"))
+    except DatabaseError:  # database_status reports it
+        return {"failures": None, "last_at": None}
+    last = max((at for _, at in rows), default=None)
+    return {"failures": sum(c for c, _ in rows), "last_at": last.isoformat() if last else None}

@@ -1,4 +1,5 @@
-"""Lead pages for imports: the upload form and the near-duplicate clusters."""
+"""Lead pages for imports: the upload form, a background import's progress, and the
+near-duplicate clusters."""
 
 from __future__ import annotations
 
@@ -9,12 +10,22 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from . import access
-from .errors import ValidationProblems
-from .models import ImportBatch, Prompt
-from .services.imports import items_import, judgments_import
+from .errors import DomainError, ValidationProblems
+from .import_uploads import upload_prepare, upload_refused
+from .models import ImportBatch, Project, Prompt
+from .services.imports import (
+    import_job_start,
+    import_job_summary,
+    import_runs_in_background,
+    items_import,
+    judgments_import,
+)
+
+JOB_TEMPLATE = "annotation/import_job.html"
 
 
 class ImportForm(forms.Form):
@@ -37,57 +48,110 @@ class ImportForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > settings.IMPORT_MAX_BYTES:
-            raise forms.ValidationError(
-                f"The file is {upload.size:,} bytes; the limit is {settings.IMPORT_MAX_BYTES:,}. "
-                "Split it, or use the import_items command."
-            )
         if not upload.name.lower().endswith((".jsonl", ".json", ".csv", ".ndjson")):
             raise forms.ValidationError("Upload a .jsonl or .csv file.")
         return upload
 
 
+# The CSRF check reads the body, so it runs inside, after the size check has installed the
+# upload handler (see import_uploads).
+@csrf_exempt
 @login_required
 def import_upload(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.project_get_for(request.user, slug, roles=access.MANAGE)
-    problems = None
     if request.method == "POST":
-        form = ImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                if form.cleaned_data["kind"] == "items":
-                    result = items_import(
-                        project=project,
-                        source=upload,
-                        filename=upload.name,
-                        user=request.user,
-                        on_duplicate=form.cleaned_data["on_duplicate"] or "reject",
-                    )
-                else:
-                    result = judgments_import(
-                        project=project, source=upload, filename=upload.name, user=request.user
-                    )
-            except ValidationProblems as exc:
-                problems = exc
-            else:
-                created = ", ".join(f"{n} {what}" for what, n in result.created.items())
-                unchanged = sum(result.unchanged.values())
-                messages.success(
-                    request,
-                    f"Imported {upload.name}: {created} created, {unchanged} already there.",
-                )
-                return redirect("imports:upload", slug=project.slug)
-    else:
-        form = ImportForm()
+        refusal = upload_prepare(request)
+        if refusal:
+            return _upload_page(request, project, ImportForm(), error=refusal, status=413)
+    return _import_upload(request, project)
+
+
+@csrf_protect
+def _import_upload(request: HttpRequest, project: Project) -> HttpResponse:
+    if request.method != "POST":
+        return _upload_page(request, project, ImportForm())
+    form = ImportForm(request.POST, request.FILES)
+    refusal = upload_refused(request)
+    if refusal:
+        return _upload_page(request, project, form, error=refusal, status=413)
+    if not form.is_valid():
+        return _upload_page(request, project, form, status=400)
+    upload = form.cleaned_data["file"]
+    kind = form.cleaned_data["kind"]
+    on_duplicate = form.cleaned_data["on_duplicate"] or "reject"
+    try:
+        if import_runs_in_background(upload):
+            batch = import_job_start(
+                project=project,
+                kind=kind,
+                upload=upload,
+                user=request.user,
+                on_duplicate=on_duplicate,
+            )
+            return redirect("imports:job", slug=project.slug, batch_id=batch.pk)
+        if kind == "items":
+            result = items_import(
+                project=project,
+                source=upload,
+                filename=upload.name,
+                user=request.user,
+                on_duplicate=on_duplicate,
+            )
+        else:
+            result = judgments_import(
+                project=project, source=upload, filename=upload.name, user=request.user
+            )
+    except ValidationProblems as exc:
+        return _upload_page(request, project, form, problems=exc, status=400)
+    except DomainError as exc:
+        return _upload_page(request, project, form, error=str(exc), status=exc.status_code)
+    created = ", ".join(f"{n} {what}" for what, n in result.created.items())
+    unchanged = sum(result.unchanged.values())
+    messages.success(
+        request, f"Imported {upload.name}: {created} created, {unchanged} already there."
+    )
+    return redirect("imports:upload", slug=project.slug)
+
+
+def _upload_page(
+    request: HttpRequest,
+    project: Project,
+    form: ImportForm,
+    *,
+    problems: ValidationProblems | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
     batches = ImportBatch.objects.filter(project=project).select_related("created_by")[:20]
-    status = 400 if problems else 200
     return render(
         request,
         "annotation/imports.html",
-        {"project": project, "form": form, "problems": problems, "batches": batches},
+        {
+            "project": project,
+            "form": form,
+            "problems": problems,
+            "error": error,
+            "batches": batches,
+            "max_bytes": settings.IMPORT_MAX_BYTES,
+        },
         status=status,
     )
+
+
+@login_required
+def import_job(request: HttpRequest, slug: str, batch_id: int) -> HttpResponse:
+    """A background import's status: the whole page, or for HTMX (which polls it until the
+    import has finished) the status card alone."""
+    project = access.project_get_for(request.user, slug, roles=access.MANAGE)
+    batch = get_object_or_404(ImportBatch, project=project, pk=batch_id)
+    template = f"{JOB_TEMPLATE}#job" if request.htmx else JOB_TEMPLATE
+    response = render(
+        request,
+        template,
+        {"project": project, "batch": batch, "job": import_job_summary(batch)},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

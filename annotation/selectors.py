@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -17,11 +18,13 @@ from . import access
 from .markdown import render_markdown
 from .models import (
     Annotator,
+    ApiToken,
     Assignment,
     Criterion,
     DomainProgress,
     JudgmentSource,
     LikertJudgment,
+    Membership,
     PairwiseJudgment,
     Project,
     Prompt,
@@ -86,6 +89,11 @@ class CriterionView:
     description_html: str
     points: list[tuple[int, str]]  # (value, label or "")
     selected: int | None = None
+
+    @property
+    def labelled(self) -> bool:
+        """Whether any point has a label; pages without one say which end is worst."""
+        return any(label for _, label in self.points)
 
 
 @dataclass(frozen=True)
@@ -333,4 +341,31 @@ def lead_overview(*, project: Project, now: datetime | None = None) -> LeadOverv
         judgments_total=likert.count() + pairwise.count(),
         over_quorum=likert.filter(over_quorum=True).count()
         + pairwise.filter(over_quorum=True).count(),
+    )
+
+
+def api_tokens_of(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
+    """The user's own API tokens, newest first (never their keys: only digests are stored)."""
+    return ApiToken.objects.filter(user=user).order_by("-created")
+
+
+def api_token_owners_managed_by(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet:
+    """Whose API tokens ``user`` may see, create and revoke in the admin.
+
+    Staff: everyone's. A project lead: only people who belong to the projects they lead and
+    to no other project, and who are neither staff nor superusers; a token of anyone else
+    would reach data the lead has no say over. Everyone else: nobody's.
+    """
+    users = get_user_model().objects
+    if not (user.is_authenticated and user.is_active):
+        return users.none()
+    if user.is_staff:
+        return users.all()
+    led = Membership.objects.filter(user=user, role=Membership.Role.LEAD).values("project_id")
+    inside = Membership.objects.filter(user=OuterRef("pk"), project__in=led)
+    outside = Membership.objects.filter(user=OuterRef("pk")).exclude(project__in=led)
+    return (
+        users.filter(is_staff=False, is_superuser=False)
+        .filter(Exists(inside))
+        .exclude(Exists(outside))
     )

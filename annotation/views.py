@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import access, selectors
 from .errors import DomainError
-from .health import broker_status, database_status
+from .health import broker_status, database_status, side_effect_status
 from .markdown import render_markdown
 from .models import Annotator, Assignment, Project
 from .services.assignments import (
@@ -31,9 +31,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     database = database_status()
     broker = broker_status()
     ok = database["ok"] and broker["ok"]
-    return JsonResponse(
-        {"ok": ok, "database": database, "broker": broker}, status=200 if ok else 503
-    )
+    body = {"ok": ok, "database": database, "broker": broker}
+    if database["ok"]:
+        body["side_effect_failures"] = side_effect_status()
+    return JsonResponse(body, status=200 if ok else 503)
 
 
 @login_required

@@ -8,9 +8,11 @@ Redis and real Celery workers without a code change. The README lists every vari
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -68,6 +70,12 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # Where mutable state lives on the embedded default (SQLite file, release files).
 DATA_DIR = Path(env_str("TRENCHCOAT_DATA_DIR") or BASE_DIR / "var")
 EXPORT_DIR = Path(env_str("TRENCHCOAT_EXPORT_DIR") or DATA_DIR / "releases")
+# A release build claimed longer ago than this is presumed dead (its worker was killed) and
+# may be taken over by the task's redelivery. Only time is lost if it was merely slow: the
+# two builds use their own directories and only one of them can publish.
+RELEASE_BUILD_STALE_SECONDS = env_int("TRENCHCOAT_RELEASE_BUILD_STALE_SECONDS", 1800)
+if RELEASE_BUILD_STALE_SECONDS < 1:
+    raise ImproperlyConfigured("TRENCHCOAT_RELEASE_BUILD_STALE_SECONDS must be at least 1.")
 
 # Pseudonymizes annotator ids in released judgments. Never reuse SECRET_KEY for it: rotating
 # the session secret must not change the published pseudonyms of past releases.
@@ -92,9 +100,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "annotation",
     "scoring",
     "exports",
@@ -102,6 +112,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -110,6 +121,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during login into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -125,6 +138,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "annotation.context_processors.navigation",
             ],
         },
     },
@@ -139,7 +153,15 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Waiting on the write lock beats failing with "database is locked" under the dev server.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    # WAL: readers (pages, a running aggregation) do not hold writers back, nor writers
+    # readers; with synchronous=NORMAL a commit does not wait for the disk (a power cut may
+    # lose the last commits, never corrupt the file), so the write lock is held briefly and
+    # 32 threads claiming at once do not starve one another past the timeout.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATA_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -183,18 +205,84 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # Uploads of item files can be large; they are streamed to disk past 5 MB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Every import (page, API, command) refuses a file over this size before reading it.
 IMPORT_MAX_BYTES = env_int("TRENCHCOAT_IMPORT_MAX_BYTES", 512 * 1024 * 1024)
+# Uploads with more lines than this are imported by a worker; the file waits in IMPORT_DIR
+# (shared by web and workers) until the job has finished.
+IMPORT_BACKGROUND_LINES = env_int("TRENCHCOAT_IMPORT_BACKGROUND_LINES", 2000)
+IMPORT_DIR = Path(env_str("TRENCHCOAT_IMPORT_DIR") or DATA_DIR / "imports")
 
-# Security: secure cookies and HSTS follow from running behind TLS in production.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Security: production serves over TLS, terminated by a reverse proxy in front of gunicorn.
+# `manage.py check --deploy` is clean with these defaults except for the warnings listed in
+# tests/annotation/test_deploy_check.py, each with its reason (README, "Production").
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto")
+# Trust the header only where a proxy overwrites it; "off" when gunicorn faces clients itself.
+SECURE_PROXY_SSL_HEADER = (
+    None
+    if _proxy_ssl_header.lower() in {"off", "none", "0"}
+    else ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
+# Off by default: the proxy redirects HTTP to HTTPS, and the container's health check and
+# in-network callers speak plain HTTP to gunicorn (security.W008, documented).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Sent only on HTTPS responses, so it cannot lock out a plain-HTTP development server.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+# Preloading is a request to browser vendors for the whole registrable domain, not this
+# app's call (security.W021, documented).
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): only this origin's scripts, styles and images, no
+# inline script or style and no eval (htmx runs with allowEval off, see base.html). Images
+# are 'self' and data: only; Markdown images in content are rendered as links
+# (annotation/markdown.py), so content never makes a browser fetch from another host.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Login throttling (django-axes) on every form that authenticates (/accounts/login/ and
+# /admin/login/). A username, or an address, with this many failures inside the cool-off is
+# locked out: each further attempt, the right password included, gets 429 with a
+# Retry-After, and restarts the cool-off. Attempts live in the database (no Redis needed).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("TRENCHCOAT_LOGIN_FAILURE_LIMIT", 5)
+_cool_off_minutes = env_int("TRENCHCOAT_LOGIN_COOLOFF_MINUTES", 15)
+if AXES_FAILURE_LIMIT < 1 or _cool_off_minutes < 1:
+    raise ImproperlyConfigured(
+        "TRENCHCOAT_LOGIN_FAILURE_LIMIT and TRENCHCOAT_LOGIN_COOLOFF_MINUTES must be at least 1."
+    )
+AXES_COOLOFF_TIME = timedelta(minutes=_cool_off_minutes)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A success does not clear the counts: one valid account would otherwise let its owner clear
+# the address's count between guesses at other accounts.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "annotation.lockout.lockout_response"
+# The client's address, as the REST API's throttles see it too (NUM_PROXIES below):
+# REMOTE_ADDR, or behind N reverse proxies the address the outermost one saw, N-th from the
+# right in X-Forwarded-For. Without it everyone would share the proxy's address; trusting the
+# header with no proxy would let a client pick its own address.
+PROXY_COUNT = env_int("TRENCHCOAT_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "annotation.lockout.client_address"
 
 # Celery: with no REDIS_URL, tasks run eagerly in-process (the embedded default).
 REDIS_URL = env_str("REDIS_URL")
@@ -214,6 +302,15 @@ CELERY_TASK_ROUTES = {
     "scoring.tasks.scorer_*": {"queue": "scoring"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# `celery -A config beat` (docker-compose's beat service, `make beat`). Not needed on the
+# embedded default: there is no broker, and `manage.py aggregate` or the Run button catch up.
+CELERY_BEAT_SCHEDULE = {
+    "auto-aggregation-catch-up": {
+        "task": "scoring.tasks.auto_aggregation_catch_up",
+        "schedule": 60.0,
+        "options": {"expires": 55},  # a tick that waited a minute is replaced by the next
+    },
+}
 
 # Automatic aggregation: a run is queued once this many judgments arrived since the last run,
 # and at most once per debounce window per project.
@@ -222,7 +319,7 @@ AGGREGATE_DEBOUNCE_SECONDS = env_int("TRENCHCOAT_AGGREGATE_DEBOUNCE_SECONDS", 30
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "annotation.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -238,7 +335,17 @@ REST_FRAMEWORK = {
         "user": env_str("API_THROTTLE_USER", "1200/minute"),
     },
     "EXCEPTION_HANDLER": "annotation.api_errors.exception_handler",
+    "NUM_PROXIES": PROXY_COUNT,
 }
+
+# API tokens (django-rest-knox with a named model, annotation/models/tokens.py): stored as
+# SHA-512 digests, shown once, each with its own expiry (annotation/services/tokens.py).
+KNOX_TOKEN_MODEL = "annotation.ApiToken"
+REST_KNOX = {"TOKEN_MODEL": KNOX_TOKEN_MODEL, "AUTH_HEADER_PREFIX": "Token"}
+# knox's own migrations create its default `knox_authtoken` table even though the model is
+# swapped out for ours; that unused table references auth_user and breaks test-database
+# flushes. With no migrations, Django creates no table for the swapped model.
+MIGRATION_MODULES = {"knox": None}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Trenchcoat API",
@@ -253,7 +360,13 @@ SPECTACULAR_SETTINGS = {
 }
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # An unreachable Redis costs a request at most this long, never a hang (its
+            # failures after a commit are logged and skipped: annotation.side_effects).
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

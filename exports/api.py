@@ -1,9 +1,8 @@
-"""The REST API under /api/v1/ (DESIGN 7.3): one view per operation.
+"""The exports app's REST endpoints under /api/v1/ (DESIGN 7.3): releases and their files.
 
 Access goes through annotation.access: outsiders get 404 (they must not learn that a project
 exists), members whose role does not allow the operation 403, anonymous callers 401.
-Results (projects, runs, releases, files) are for leads and researchers; creating releases,
-triggering runs and importing items are for leads.
+Releases and their files are for leads and researchers; requesting a release is for leads.
 """
 
 from __future__ import annotations
@@ -22,15 +21,13 @@ from drf_spectacular.utils import (
     extend_schema_field,
     inline_serializer,
 )
-from rest_framework import exceptions, generics, serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation import access
 from annotation.models import Project
-from scoring.models import AggregationRun
 
 from . import selectors
 from .models import Release
@@ -59,140 +56,6 @@ def _release_or_404(project: Project, ref: str) -> Release:
     return release
 
 
-# ---------------------------------------------------------------------------------------
-# Projects
-
-
-class ProjectOutputSerializer(serializers.ModelSerializer):
-    role = serializers.SerializerMethodField()
-    domains = serializers.SerializerMethodField()
-    criteria = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Project
-        ref_name = "Project"
-        fields = [
-            "slug", "name", "status", "role", "likert_quorum", "pairwise_quorum", "blend_alpha",
-            "agreement_target", "test_fraction", "seed", "tie_tolerance", "criteria", "domains",
-            "created_at",
-        ]  # fmt: skip
-
-    def get_role(self, obj: Project) -> str | None:
-        return access.role_in(self.context["request"].user, obj)
-
-    def get_domains(self, obj: Project) -> list[dict[str, Any]]:
-        return [
-            {"name": d.name, "target_share": d.target_share, "safety_critical": d.safety_critical}
-            for d in obj.domains.all()
-        ]
-
-    def get_criteria(self, obj: Project) -> list[dict[str, Any]]:
-        return [
-            {
-                "key": c.key,
-                "label": c.label,
-                "weight": c.weight,
-                "scale_min": c.scale_min,
-                "scale_max": c.scale_max,
-                "level": c.level,
-            }  # fmt: skip
-            for c in obj.criteria.all()
-        ]
-
-
-class ProjectListApi(generics.ListAPIView):
-    """Projects whose results you may read (you are a lead or researcher in them)."""
-
-    OutputSerializer = ProjectOutputSerializer
-
-    serializer_class = OutputSerializer
-
-    def get_queryset(self) -> QuerySet[Project]:
-        return (
-            access.projects_with_role(self.request.user, access.READ_RESULTS)
-            .prefetch_related("domains", "criteria")
-            .order_by("slug")
-        )
-
-
-class ProjectDetailApi(APIView):
-    OutputSerializer = ProjectOutputSerializer
-
-    @extend_schema(responses=OutputSerializer)
-    def get(self, request: Request, slug: str) -> Response:
-        project = _project_for_results(request, slug)
-        return Response(self.OutputSerializer(project, context={"request": request}).data)
-
-
-# ---------------------------------------------------------------------------------------
-# Aggregation runs
-
-
-class RunOutputSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = AggregationRun
-        ref_name = "AggregationRun"
-        fields = [
-            "id", "status", "trigger", "config", "counts", "exclusions", "agreement", "tie_rule",
-            "input_fingerprint", "code_version", "duration_ms", "error", "created_at", "finished_at",
-        ]  # fmt: skip
-
-
-class AggregationRunListApi(generics.ListAPIView):
-    """The project's aggregation runs, newest first, with their agreement figures."""
-
-    OutputSerializer = RunOutputSerializer
-
-    serializer_class = OutputSerializer
-
-    def get_queryset(self) -> QuerySet[AggregationRun]:
-        project = _project_for_results(self.request, self.kwargs["slug"])
-        return selectors.runs_for_project(project=project)
-
-
-class AggregationRunDetailApi(APIView):
-    OutputSerializer = RunOutputSerializer
-
-    @extend_schema(responses=OutputSerializer)
-    def get(self, request: Request, slug: str, run_id: int) -> Response:
-        project = _project_for_results(request, slug)
-        run = selectors.runs_for_project(project=project).filter(pk=run_id).first()
-        if run is None:
-            raise Http404("No such run.")
-        return Response(self.OutputSerializer(run).data)
-
-
-class AggregationRunTriggerApi(APIView):
-    """Queue an aggregation run of the project (leads). The run appears in the list once it
-    starts; poll the list."""
-
-    class OutputSerializer(serializers.Serializer):
-        detail = serializers.CharField()
-        runs_url = serializers.CharField()
-
-        class Meta:
-            ref_name = "AggregationRunQueued"
-
-    @extend_schema(request=None, responses={202: OutputSerializer})
-    def post(self, request: Request, slug: str) -> Response:
-        project = _project_for_managing(request, slug)
-        try:
-            from scoring.tasks import aggregation_run
-        except ImportError:  # the scoring app ships without its worker tasks
-            raise exceptions.APIException("Aggregation is not available on this server.") from None
-
-        aggregation_run.delay_on_commit(project.id, "api")
-        body = {
-            "detail": "Aggregation run queued.",
-            "runs_url": reverse("exports-api:run_list", kwargs={"slug": project.slug}),
-        }
-        return Response(self.OutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
-
-
-# ---------------------------------------------------------------------------------------
-# Releases
-
-
 class ReleaseOutputSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     run = serializers.PrimaryKeyRelatedField(read_only=True)
@@ -211,7 +74,7 @@ class ReleaseOutputSerializer(serializers.ModelSerializer):
 
     def get_url(self, obj: Release) -> str:
         ref = obj.label if obj.version else str(obj.pk)
-        return reverse("exports-api:release_detail", kwargs={"slug": obj.project.slug, "ref": ref})
+        return reverse("api:release_detail", kwargs={"slug": obj.project.slug, "ref": ref})
 
     @extend_schema_field(
         inline_serializer(
@@ -236,7 +99,7 @@ class ReleaseOutputSerializer(serializers.ModelSerializer):
                 "bytes": meta["bytes"],
                 "rows": meta.get("rows"),
                 "url": reverse(
-                    "exports-api:release_file",
+                    "api:release_file",
                     kwargs={"slug": obj.project.slug, "ref": obj.label, "name": name},
                 ),
             }
@@ -316,8 +179,13 @@ class ReleaseCreateApi(APIView):
                     {"run": "no such aggregation run in this project"}
                 )
         release = release_request(project=project, user=request.user, run=run, **params)
-        release_enqueue(release=release)
+        queued = release_enqueue(release=release)
         body = self.OutputSerializer(release).data
+        if not queued:  # the release is recorded as failed, with the reason in its error
+            body["detail"] = release.error
+            return Response(
+                body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"}
+            )
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 
 
@@ -372,54 +240,3 @@ class ReleaseFileDownloadApi(APIView):
         response["Content-Length"] = str(meta["bytes"])
         response["Cache-Control"] = "private, max-age=31536000, immutable"
         return response
-
-
-# ---------------------------------------------------------------------------------------
-# Imports
-
-
-class ItemsImportApi(APIView):
-    """Import prompts and responses from a JSONL or CSV file (leads). All or nothing: any
-    problem gives 400 with every problem and its line; nothing is written."""
-
-    parser_classes = [MultiPartParser, FormParser]
-
-    class InputSerializer(serializers.Serializer):
-        file = serializers.FileField()
-        on_duplicate = serializers.ChoiceField(
-            choices=["reject", "merge", "keep"], default="reject"
-        )
-
-        class Meta:
-            ref_name = "ItemsUpload"
-
-    class OutputSerializer(serializers.Serializer):
-        batch_id = serializers.IntegerField(allow_null=True)
-        created = serializers.DictField(child=serializers.IntegerField())
-        unchanged = serializers.DictField(child=serializers.IntegerField())
-        merged = serializers.DictField(child=serializers.IntegerField())
-        near_duplicate_clusters = serializers.IntegerField()
-
-        class Meta:
-            ref_name = "ItemsImported"
-
-    @extend_schema(
-        request={"multipart/form-data": InputSerializer}, responses={201: OutputSerializer}
-    )
-    def post(self, request: Request, slug: str) -> Response:
-        project = _project_for_managing(request, slug)
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        from annotation.services.imports import items_import
-
-        upload = data.validated_data["file"]
-        result = items_import(
-            project=project,
-            source=upload,
-            filename=upload.name,
-            user=request.user,
-            on_duplicate=data.validated_data["on_duplicate"],
-        )
-        return Response(
-            self.OutputSerializer(result.as_dict()).data, status=status.HTTP_201_CREATED
-        )

@@ -37,6 +37,11 @@ class Release(models.Model):
     files = models.JSONField(default=dict, blank=True)
     counts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    # The current build's claim: a fresh token each time a worker claims the build (pending ->
+    # building, or taking over a stale claim). Every later step of a build is conditional on
+    # still holding its token, so a redelivered task can never clobber another's work.
+    build_token = models.CharField(max_length=32, blank=True)
+    build_claimed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,16 +1,26 @@
-"""Release pages: the project's releases page and the HTMX panel on the lead's project page."""
+"""Release pages (the project's releases page, the HTMX panel on the lead's project page) and
+the user's API tokens page."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
-from rest_framework.authtoken.models import Token
 
 from annotation import access
 from annotation.errors import DomainError, ValidationProblems
+from annotation.selectors import api_tokens_of
+from annotation.services.tokens import (
+    DEFAULT_EXPIRY_DAYS,
+    EXPIRY_DAYS,
+    NAME_MAX_LENGTH,
+    api_token_create,
+    api_token_revoke,
+)
 
 from . import selectors
 from .services.build import release_enqueue, release_request
@@ -81,27 +91,56 @@ def _request_release(request: HttpRequest, project) -> None:
     except DomainError as exc:
         messages.error(request, str(exc))
         return
-    release_enqueue(release=release)
+    if not release_enqueue(release=release):
+        messages.error(request, release.error)
+        return
     messages.success(
         request,
         f"Release requested from run {release.run_id}; it gets its version when the build completes.",
     )
 
 
+class _TokenCreateForm(forms.Form):
+    name = forms.CharField(max_length=NAME_MAX_LENGTH)
+    expires_in_days = forms.TypedChoiceField(
+        choices=[(d, f"{d} days") for d in EXPIRY_DAYS], coerce=int, initial=DEFAULT_EXPIRY_DAYS
+    )
+
+
+class _TokenRevokeForm(forms.Form):
+    token = forms.IntegerField(min_value=1)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def token(request: HttpRequest) -> HttpResponse:
-    """The user's own API token: show it, create or replace it, or revoke it."""
-    if request.method == "POST":
-        action = request.POST.get("action")
-        Token.objects.filter(user=request.user).delete()
-        if action == "create":
-            Token.objects.create(user=request.user)
-            messages.success(
-                request, "A new API token was created; the previous one no longer works."
-            )
-        else:
-            messages.success(request, "Your API token was revoked.")
+    """The user's own API tokens: list them, create a named one with an expiry (its key is
+    shown once, in the answer to the creation, and never stored), revoke one."""
+    form = _TokenCreateForm()
+    new = None
+    if request.method == "POST" and request.POST.get("action") == "revoke":
+        revoke = _TokenRevokeForm(request.POST)
+        if not revoke.is_valid():
+            raise Http404("No such token.")
+        mine = get_object_or_404(api_tokens_of(user=request.user), pk=revoke.cleaned_data["token"])
+        api_token_revoke(token=mine)
+        messages.success(request, f"The token '{mine.name}' was revoked; it no longer works.")
         return redirect("exports:token")
-    current = Token.objects.filter(user=request.user).first()
-    return render(request, "exports/token.html", {"token": current})
+    if request.method == "POST":
+        form = _TokenCreateForm(request.POST)
+        if form.is_valid():
+            try:
+                new = api_token_create(user=request.user, **form.cleaned_data)
+            except DomainError as exc:
+                form.add_error("name", str(exc))
+            else:
+                form = _TokenCreateForm()
+    context = {
+        "form": form,
+        "new": new,
+        "tokens": api_tokens_of(user=request.user),
+        "api_url": request.build_absolute_uri("/api/v1/projects/"),
+    }
+    response = render(request, "exports/token.html", context, status=400 if form.errors else 200)
+    add_never_cache_headers(response)
+    return response

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from datetime import datetime
+
 import numpy as np
-from django.db.models import Case, F, FloatField, IntegerField, Max, Q, Value, When
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 
 from annotation.models import Annotator, Domain, LikertJudgment, PairwiseJudgment, Project, Response
 
 from .core.aggregate import A_WINS, B_WINS, TIE, AggregationInput, CriterionSpec
-from .models import AggregationRun, ResponseScore
+from .models import AggregationRun
 
 
 def run_latest(project: Project) -> AggregationRun | None:
@@ -30,6 +47,57 @@ def runs_recent(project: Project, *, limit: int = 10) -> list[AggregationRun]:
     )
 
 
+def runs_for_project(project: Project) -> QuerySet[AggregationRun]:
+    """Every run of the project, newest first (the API's run list and lookups)."""
+    return AggregationRun.objects.filter(project=project).order_by("-created_at", "-id")
+
+
+def projects_with_unaggregated_judgments(*, last_run_before: datetime) -> list[int]:
+    """Ids of the projects with judgments their latest run (whatever its status) did not
+    read, whose latest run was created before ``last_run_before`` (or that have judgments and
+    no run). One query: the latest run's time, cut-off and counts come in subqueries.
+
+    Unread means an id above the run's highest id, or more judgments up to that id than the
+    run read: one that committed after the run's snapshot with a lower id than one it read
+    (ids are handed out before commits, which finish in any order)."""
+    latest = AggregationRun.objects.filter(project=OuterRef("pk")).order_by("-created_at", "-id")
+
+    def of_latest(path: str) -> Subquery:
+        value = Cast(KT(path), IntegerField())
+        return Subquery(latest.annotate(v=value).values("v")[:1])
+
+    def unread(model, project_path: str, kind: str) -> Q:
+        mine = model.objects.filter(**{project_path: OuterRef("pk")})
+        up_to_cutoff = (
+            mine.filter(id__lte=OuterRef(f"{kind}_cutoff"))
+            .order_by()
+            .values(project_path)
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Q(Exists(mine.filter(id__gt=OuterRef(f"{kind}_cutoff")))) | Q(
+            **{f"{kind}_read__isnull": False, f"{kind}_read__lt": Subquery(up_to_cutoff)}
+        )
+
+    return list(
+        Project.objects.annotate(
+            last_run_at=Subquery(latest.values("created_at")[:1]),
+            likert_cutoff=Coalesce(of_latest("config__judgment_cutoff__likert_max_id"), 0),
+            pairwise_cutoff=Coalesce(of_latest("config__judgment_cutoff__pairwise_max_id"), 0),
+            # What a finished run read (a failed run has no counts: its ids alone decide).
+            likert_read=of_latest("counts__likert_judgments"),
+            pairwise_read=of_latest("counts__pairwise_judgments"),
+        )
+        .filter(Q(last_run_at__isnull=True) | Q(last_run_at__lt=last_run_before))
+        .filter(
+            unread(LikertJudgment, "response__project", "likert")
+            | unread(PairwiseJudgment, "prompt__project", "pairwise")
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def criteria_specs(project: Project) -> list[CriterionSpec]:
     return [
         CriterionSpec(key=k, scale_min=lo, scale_max=hi, level=level, weight=w)
@@ -45,37 +113,52 @@ def _array(rows: list[tuple], width: int, dtype=np.float64) -> np.ndarray:
 
 def aggregation_input(project: Project, *, n_resamples: int) -> AggregationInput:
     """Everything one aggregation needs, in four queries (criteria, responses, Likert,
-    pairwise). Ratings come out of the JSON in the database (``ratings ->> key``), cast to
-    numbers there, so no JSON is decoded in Python; rows are ordered for a stable input."""
+    pairwise), all read from one snapshot of the database. Ratings come out of the JSON in
+    the database (``ratings ->> key``), cast to numbers there, so no JSON is decoded in
+    Python; rows are ordered for a stable input. The input carries the id of every judgment
+    read: the run records them, and its releases export exactly those."""
+    with _one_snapshot():
+        return _aggregation_input(project, n_resamples=n_resamples)
+
+
+@contextmanager
+def _one_snapshot():
+    """Reads inside see one snapshot: judgments committed meanwhile (in any id order) are
+    in none of the reads, so the responses, the Likert and the pairwise tables agree and the
+    recorded ids are exactly what was aggregated. On PostgreSQL a REPEATABLE READ, read-only
+    transaction; SQLite's transactions are snapshots already. Inside a caller's transaction
+    the caller's isolation applies (the level can only be set on the outermost one).
+
+    SQLite (the embedded default) opens every transaction IMMEDIATE, which would hold the
+    write lock through the whole read and stall annotators' submissions; there the reads run
+    outside a transaction. That is still exact: each statement sees one committed state, the
+    judgments are read before the responses (so every response they name is there), and
+    the ids recorded are the ids read."""
+    outermost = not connection.in_atomic_block
+    if outermost and connection.vendor == "sqlite":
+        yield
+        return
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
+def _aggregation_input(project: Project, *, n_resamples: int) -> AggregationInput:
     criteria = criteria_specs(project)
-    # Fix the cut-off first, so that judgments arriving during the read are left for the
-    # next run instead of entering one table and not the other.
-    likert_max_id = (
-        LikertJudgment.objects.filter(response__project=project).aggregate(m=Max("id"))["m"] or 0
-    )
-    pairwise_max_id = (
-        PairwiseJudgment.objects.filter(prompt__project=project).aggregate(m=Max("id"))["m"] or 0
-    )
-    responses = _array(
-        list(
-            Response.objects.filter(project=project)
-            .order_by("id")
-            .values_list("id", "prompt_id", "prompt__domain_id")
-        ),
-        3,
-        np.int64,
-    )
     rating_columns = {
         f"c{i}": Cast(KT(f"ratings__{c.key}"), FloatField()) for i, c in enumerate(criteria)
     }
+    # The id column rides along as float64: exact for ids below 2**53.
     likert = _array(
         list(
-            LikertJudgment.objects.filter(response__project=project, id__lte=likert_max_id)
+            LikertJudgment.objects.filter(response__project=project)
             .annotate(**rating_columns)
             .order_by("response_id", "annotator_id")
-            .values_list("response_id", "annotator_id", *rating_columns)
+            .values_list("id", "response_id", "annotator_id", *rating_columns)
         ),
-        2 + len(criteria),
+        3 + len(criteria),
     )
     outcome = Case(
         When(choice=PairwiseJudgment.Choice.TIE, then=Value(TIE)),
@@ -89,12 +172,22 @@ def aggregation_input(project: Project, *, n_resamples: int) -> AggregationInput
     )
     pairwise = _array(
         list(
-            PairwiseJudgment.objects.filter(prompt__project=project, id__lte=pairwise_max_id)
+            PairwiseJudgment.objects.filter(prompt__project=project)
             .annotate(outcome=outcome)
             .order_by("response_a_id", "response_b_id", "annotator_id")
-            .values_list("response_a_id", "response_b_id", "annotator_id", "outcome")
+            .values_list("id", "response_a_id", "response_b_id", "annotator_id", "outcome")
         ),
-        4,
+        5,
+        np.int64,
+    )
+    # Read after the judgments: every response a judgment names is in this read.
+    responses = _array(
+        list(
+            Response.objects.filter(project=project)
+            .order_by("id")
+            .values_list("id", "prompt_id", "prompt__domain_id")
+        ),
+        3,
         np.int64,
     )
     return AggregationInput(
@@ -103,17 +196,17 @@ def aggregation_input(project: Project, *, n_resamples: int) -> AggregationInput
         response_prompts=responses[:, 1],
         response_domains=responses[:, 2],
         domain_names=dict(Domain.objects.filter(project=project).values_list("id", "name")),
-        likert_responses=likert[:, 0].astype(np.int64),
-        likert_annotators=likert[:, 1].astype(np.int64),
-        likert_values=likert[:, 2:],
-        pair_a=pairwise[:, 0],
-        pair_b=pairwise[:, 1],
-        pair_annotators=pairwise[:, 2],
-        pair_outcomes=pairwise[:, 3],
+        likert_responses=likert[:, 1].astype(np.int64),
+        likert_annotators=likert[:, 2].astype(np.int64),
+        likert_values=likert[:, 3:],
+        pair_a=pairwise[:, 1],
+        pair_b=pairwise[:, 2],
+        pair_annotators=pairwise[:, 3],
+        pair_outcomes=pairwise[:, 4],
         likert_quorum=project.likert_quorum,
         pairwise_quorum=project.pairwise_quorum,
-        likert_max_id=likert_max_id,
-        pairwise_max_id=pairwise_max_id,
+        likert_ids=likert[:, 0].astype(np.int64),
+        pairwise_ids=pairwise[:, 0],
         blend_alpha=project.blend_alpha,
         seed=project.seed,
         tie_tolerance=project.tie_tolerance,
@@ -195,10 +288,6 @@ def dispute_queue(run: AggregationRun, *, limit: int = 50) -> list[dict]:
                 }
             )
     return out
-
-
-def scores_for_run(run: AggregationRun):
-    return ResponseScore.objects.filter(run=run).select_related("response")
 
 
 def _row(name: str, level: str, estimate: dict, target: float) -> dict:

@@ -7,21 +7,23 @@ import json
 import logging
 import math
 import time
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache as django_cache
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from annotation.models import Project
+from annotation.side_effects import QUEUE_UNREACHABLE
 
 from . import selectors
 from .core import aggregate as core_aggregate
 from .core.bootstrap import N_RESAMPLES
-from .models import AggregationRun, ResponseScore
+from .models import AggregationRun, AutoAggregation, ResponseScore, ids_pack
 
 logger = logging.getLogger(__name__)
 
@@ -63,17 +65,21 @@ def _config_snapshot(project: Project, inp: core_aggregate.AggregationInput) -> 
         "confidence": 0.95,
         "dispute_likert_span": inp.dispute_span,
         "cohen_min_shared": inp.min_shared,
+        # The highest ids read. Not a cut-off for releases: a lower id can commit after a
+        # higher one; the run's likert_ids / pairwise_ids say exactly what was read.
         "judgment_cutoff": {
-            "likert_max_id": inp.likert_max_id,
-            "pairwise_max_id": inp.pairwise_max_id,
+            "likert_max_id": int(inp.likert_ids.max(initial=0)),
+            "pairwise_max_id": int(inp.pairwise_ids.max(initial=0)),
         },
     }
 
 
 def input_fingerprint(inp: core_aggregate.AggregationInput, config: dict) -> str:
-    """sha256 over the judgment arrays, the responses and the config snapshot."""
+    """sha256 over the judgment arrays and ids, the responses and the config snapshot."""
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
     for arr in (
+        inp.likert_ids,
+        inp.pairwise_ids,
         inp.response_ids,
         inp.response_prompts,
         inp.response_domains,
@@ -125,6 +131,8 @@ def aggregation_run_create(
         config=config,
         input_fingerprint=fingerprint,
         code_version=code_version(),
+        likert_ids=ids_pack(inp.likert_ids),
+        pairwise_ids=ids_pack(inp.pairwise_ids),
     )
     try:
         result = core_aggregate.aggregate(inp)
@@ -225,6 +233,12 @@ def _scores_create(
     )
 
 
+RUN_NOT_QUEUED = (
+    f"Could not queue the run: {QUEUE_UNREACHABLE}. Nothing was changed; try again in a "
+    "minute. Projects with new judgments are also aggregated automatically once it is back."
+)
+
+
 def _counter_key(project_id: int) -> str:
     return f"scoring:new-judgments:{project_id}"
 
@@ -237,8 +251,12 @@ def aggregation_auto_enqueue(*, project_id: int, count: int) -> bool:
     """Count new judgments; once AGGREGATE_AFTER_JUDGMENTS arrived, enqueue one run, at most
     one per AGGREGATE_DEBOUNCE_SECONDS per project. Returns whether a run was enqueued.
 
-    ``cache.add`` is atomic in Redis (SET NX), so among concurrent submissions exactly one
-    wins the window's lock; the others only add to the counter.
+    Called after the judgments committed (the judgments_recorded receiver). The counter lives
+    in the cache, so a submission costs no database write; ``cache.add`` is atomic in Redis
+    (SET NX), so among concurrent submissions one passes the window's cheap gate and claims
+    the window in the database (``_auto_run_enqueue``). Raises when the cache or the broker
+    is down; the sender records that and the submission still succeeds. Increments lost that
+    way are caught up by ``aggregation_catch_up_enqueue``, which looks at the judgments.
     """
     threshold = settings.AGGREGATE_AFTER_JUDGMENTS
     if threshold <= 0 or count <= 0:
@@ -255,12 +273,60 @@ def aggregation_auto_enqueue(*, project_id: int, count: int) -> bool:
     if not django_cache.add(_lock_key(project_id), 1, timeout=settings.AGGREGATE_DEBOUNCE_SECONDS):
         return False
     django_cache.set(key, 0, timeout=None)
+    queued = _auto_run_enqueue(project_id=project_id, now=timezone.now())
+    if queued:
+        logger.info(
+            "queued an automatic aggregation run for project %s after %s new judgments",
+            project_id,
+            seen,
+        )
+    return queued
+
+
+def aggregation_catch_up_enqueue(*, now: datetime | None = None) -> list[int]:
+    """Queue an automatic run for every project with judgments newer than its latest run's
+    cut-off whose debounce window has passed (no run made or queued in the last
+    AGGREGATE_DEBOUNCE_SECONDS). Returns the ids of the projects queued.
+
+    The periodic job (beat, every minute) calls it: it catches up projects whose cache
+    counter was lost (Redis down or flushed) and projects that stopped below the threshold.
+    Idempotent: a window is claimed by compare-and-set, so two deliveries of the job, or the
+    job and a submission, queue one run for a project per window.
+    """
+    now = now or timezone.now()
+    window_start = now - timedelta(seconds=settings.AGGREGATE_DEBOUNCE_SECONDS)
+    queued = []
+    for project_id in selectors.projects_with_unaggregated_judgments(last_run_before=window_start):
+        if _auto_run_enqueue(project_id=project_id, now=now):
+            queued.append(project_id)
+    if queued:
+        logger.info("catch-up: queued automatic aggregation runs for projects %s", queued)
+    return queued
+
+
+def _auto_run_enqueue(*, project_id: int, now: datetime) -> bool:
+    """Claim the project's debounce window (compare-and-set on its AutoAggregation row) and
+    queue one automatic run. False when a run was already queued inside the window.
+
+    Both callers run outside a transaction (after the judgments' commit, or in the beat
+    job), so the task is sent at once rather than with delay_on_commit: a broker failure is
+    seen here, the window given back for the next catch-up, and the error re-raised.
+    """
+    window_start = now - timedelta(seconds=settings.AGGREGATE_DEBOUNCE_SECONDS)
+    claimed = AutoAggregation.objects.filter(
+        project_id=project_id, queued_at__lte=window_start
+    ).update(queued_at=now)
+    if not claimed:
+        try:
+            with transaction.atomic():
+                AutoAggregation.objects.create(project_id=project_id, queued_at=now)
+        except IntegrityError:  # the row exists and its window is open, or a rival claimed it
+            return False
     from .tasks import aggregation_run  # tasks import services
 
-    aggregation_run.delay_on_commit(project_id, AggregationRun.Trigger.AUTO)
-    logger.info(
-        "queued an automatic aggregation run for project %s after %s new judgments",
-        project_id,
-        seen,
-    )
+    try:
+        aggregation_run.delay(project_id, AggregationRun.Trigger.AUTO)
+    except Exception:
+        AutoAggregation.objects.filter(project_id=project_id, queued_at=now).delete()
+        raise
     return True

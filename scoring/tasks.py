@@ -10,7 +10,7 @@ from django.db import OperationalError
 from annotation.models import Project
 
 from .models import AggregationRun
-from .services import aggregation_run_create
+from .services import aggregation_catch_up_enqueue, aggregation_run_create
 
 logger = logging.getLogger(__name__)
 
@@ -36,3 +36,26 @@ def aggregation_run(project_id: int, trigger: str = AggregationRun.Trigger.API) 
         "status": run.status,
         "duration_ms": run.duration_ms,
     }
+
+
+@shared_task(name="scoring.tasks.auto_aggregation_catch_up", acks_late=True)
+def auto_aggregation_catch_up() -> dict:
+    """The periodic job (beat, every minute; CELERY_BEAT_SCHEDULE): queue an automatic run
+    for each project with judgments newer than its latest run once its debounce window has
+    passed. Runs on the default queue, so a long aggregation never delays it. Idempotent."""
+    return {"queued": aggregation_catch_up_enqueue()}
+
+
+@shared_task(
+    name="scoring.tasks.scorer_chunk",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def scorer_chunk(run_id: int, index: int) -> dict:
+    """Score one chunk of a scoring run (the `scoring` queue: GPU workers, concurrency 1,
+    prefetch 1). Idempotent: a redelivered chunk scores only what is not stored yet."""
+    from .scoring_runs import scoring_run_chunk
+
+    return scoring_run_chunk(run_id=run_id, index=index)

@@ -9,9 +9,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation import access
+from annotation.side_effects import task_enqueue_safely
 
 from . import selectors
 from .models import AggregationRun
+from .services import RUN_NOT_QUEUED
 from .tasks import aggregation_run
 
 
@@ -46,10 +48,15 @@ def project_runs(request: HttpRequest, slug: str) -> HttpResponse:
 def project_run_trigger(request: HttpRequest, slug: str) -> HttpResponse:
     """Queue a run on the `aggregate` queue (leads and staff)."""
     project = access.project_get_for(request.user, slug, roles=access.MANAGE)
-    aggregation_run.delay_on_commit(project.pk, AggregationRun.Trigger.PAGE)
-    messages.success(request, "Aggregation queued. Reload in a few seconds to see the new run.")
+    trigger = AggregationRun.Trigger.PAGE
+    queued = task_enqueue_safely(aggregation_run, project.pk, trigger, project_id=project.pk)
+    if queued:
+        messages.success(request, "Aggregation queued. Reload in a few seconds to see the new run.")
+    else:
+        messages.error(request, RUN_NOT_QUEUED)
     if request.htmx:
         context = _context(request, slug)
-        context["queued"] = True
+        context["queued"] = queued
+        context["queue_error"] = None if queued else RUN_NOT_QUEUED
         return render(request, "scoring/project_runs.html#panel", context)
     return redirect("scoring:project_runs", slug=project.slug)

@@ -28,6 +28,36 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite (the embedded default, DATABASE_URL unset: `make test`'s SQLite pass), test
+    in a file rather than Django's in-memory database, so that the concurrency tests' threads
+    share it and wait on its lock (the busy timeout in settings) as `make dev` does."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        name = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(name)
+
+
+@pytest.fixture(autouse=True)
+def _per_process_caches_start_empty():
+    """The claim path's per-process hints are keyed by project id, and SQLite reuses the ids
+    a rolled-back test transaction took (PostgreSQL's sequences do not): a project must not
+    inherit the previous test's "tasks are fresh" hint."""
+    from annotation import selectors
+    from annotation.services import assignments, tasks
+
+    for cache in (
+        tasks._fresh,
+        assignments._expiry_checked,
+        assignments._recently_empty,
+        selectors._criteria_cache,
+    ):
+        cache.clear()
+
+
 @pytest.fixture
 def project(db):
     from annotation.services.projects import project_create
@@ -62,6 +92,20 @@ def researcher_user(project):
 
 
 @pytest.fixture
+def api_token_for(db):
+    """``api_token_for(user)`` -> a fresh API key for ``user`` (send ``Token <key>``)."""
+    from annotation.services.tokens import api_token_create
+
+    made = iter(range(1, 1_000_000))
+
+    def create(user, *, expires_in_days: int = 30) -> str:
+        name = f"test token {next(made)}"
+        return api_token_create(user=user, name=name, expires_in_days=expires_in_days).key
+
+    return create
+
+
+@pytest.fixture
 def outsider_user(project):
     return _member(project, "outsider", "")
 
@@ -87,3 +131,18 @@ def celery_worker(transactional_db):
         shutdown_timeout=20,
     ) as worker:
         yield worker
+
+
+@pytest.fixture
+def worker_closes_its_connection():
+    """The worker thread's database connection would outlive the test and block the test
+    database's teardown; close it after each task, in the worker's thread."""
+    from celery.signals import task_postrun
+    from django.db import connection
+
+    def close(**kwargs):
+        connection.close()
+
+    task_postrun.connect(close, weak=False)
+    yield
+    task_postrun.disconnect(close)

@@ -2,8 +2,11 @@ from .assignments import Assignment, DomainProgress, Task, TaskSync
 from .items import Prompt, Response
 from .judgments import Annotator, ImportBatch, JudgmentSource, LikertJudgment, PairwiseJudgment
 from .projects import DEFAULT_CRITERIA, WEIGHT_TOLERANCE, Criterion, Domain, Membership, Project
+from .side_effects import SideEffectFailure
+from .tokens import ApiToken
 
 __all__ = [
+    "ApiToken",
     "Assignment",
     "DomainProgress",
     "Task",
@@ -21,4 +24,5 @@ __all__ = [
     "Project",
     "Prompt",
     "Response",
+    "SideEffectFailure",
 ]

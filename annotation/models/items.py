@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from .projects import Domain, Project
@@ -46,6 +47,12 @@ class Prompt(models.Model):
         return f"{self.external_id}: {self.text[:60]}"
 
 
+RESPONSE_PROMPT_PROJECT_MESSAGE = (
+    "This prompt belongs to another project. A response must be in its prompt's project: "
+    "choose a prompt of the response's project, or change the response's project."
+)
+
+
 class Response(models.Model):
     class Origin(models.TextChoices):
         HUMAN = "human", "Human"
@@ -68,6 +75,18 @@ class Response(models.Model):
                 fields=["project", "external_id"], name="response_external_id_unique_per_project"
             ),
         ]
+        # The database refuses a response outside its prompt's project too, on every write
+        # path (migration 0004_response_prompt_same_project); clean() says it in words first.
 
     def __str__(self) -> str:
         return f"{self.external_id}: {self.text[:60]}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.prompt_id is None or self.project_id is None:
+            return
+        prompt_project_id = (
+            Prompt.objects.filter(pk=self.prompt_id).values_list("project_id", flat=True).first()
+        )
+        if prompt_project_id is not None and prompt_project_id != self.project_id:
+            raise ValidationError({"prompt": RESPONSE_PROMPT_PROJECT_MESSAGE})

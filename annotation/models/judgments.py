@@ -53,27 +53,55 @@ class Annotator(models.Model):
 
 
 class ImportBatch(models.Model):
-    """One accepted import file: what it was, who brought it and what it created."""
+    """One import file: what it was, who brought it and what it created.
+
+    A small import is checked and written in one request and recorded here once done. A big
+    one (over ``settings.IMPORT_BACKGROUND_LINES`` lines) is recorded first, queued, and run
+    by a worker (``annotation.tasks.import_run``), which moves it through
+    queued -> checking -> writing -> done or failed; ``file_name`` names the uploaded file in
+    ``settings.IMPORT_DIR`` until the job has finished.
+    """
 
     class Kind(models.TextChoices):
         ITEMS = "items", "Prompts and responses"
         JUDGMENTS = "judgments", "Judgments"
 
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        CHECKING = "checking", "Checking"
+        WRITING = "writing", "Writing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imports")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     filename = models.CharField(max_length=255)
-    sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     counts = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DONE)
+    # How the job was asked to run, e.g. {"on_duplicate": "merge"}.
+    options = models.JSONField(default=dict, blank=True)
+    lines_total = models.PositiveIntegerField(null=True, blank=True)
+    lines_checked = models.PositiveIntegerField(default=0)
+    # A failed job's problems: [{"line", "field", "message"}], and the one-line reason.
+    problems = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.kind} import {self.filename} ({self.created_at:%Y-%m-%d})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
 
 
 class JudgmentSource(models.TextChoices):

@@ -244,7 +244,7 @@ def _claim_in_one_statement(
     rng: random.Random,
 ) -> Assignment | None:
     """PostgreSQL: the whole claim in one statement, so one round trip and the candidate
-    rows are locked only for its duration. The same steps as ``_claim_in``: lock up to
+    rows are locked only for its duration. The steps of ``_claim_in``, but locking up to
     CANDIDATE_WINDOW open candidates with SKIP LOCKED, take the fullest (a seeded random one
     among equals) by a compare-and-set on ``filled < quorum``, insert the lease, count it in
     the domain; locks in the usual order (task, then domain progress last). A unique
@@ -295,12 +295,23 @@ def _claim_in(
     # done_count below the project's quorum too: a task whose quorum was raised above it
     # (imports over quorum, a lowered quorum) keeps its live leases but gets no new one.
     base = project.likert_quorum if kind == Task.Kind.LIKERT else project.pairwise_quorum
-    candidates = Task.objects.filter(
-        domain_id=domain_id, kind=kind, unlocked=True, filled__lt=F("quorum"), done_count__lt=base
-    ).filter(~Exists(Assignment.objects.filter(task_id=OuterRef("pk"), annotator=annotator)))
-    if connection.features.has_select_for_update_skip_locked:
-        candidates = candidates.select_for_update(skip_locked=True, no_key=True)
-    rows = list(candidates.order_by("-filled", "id").values_list("id", "filled")[:CANDIDATE_WINDOW])
+    # The candidates are read before the write transaction: on SQLite a transaction takes
+    # the database's one write lock at BEGIN (IMMEDIATE), and a claim tries up to four
+    # (domain, kind) combinations, most of them empty. Reading them under the lock made
+    # 32 concurrent annotators wait on one another's empty reads until "database is
+    # locked". A candidate taken meanwhile is caught by the compare-and-set below.
+    rows = list(
+        Task.objects.filter(
+            domain_id=domain_id,
+            kind=kind,
+            unlocked=True,
+            filled__lt=F("quorum"),
+            done_count__lt=base,
+        )
+        .filter(~Exists(Assignment.objects.filter(task_id=OuterRef("pk"), annotator=annotator)))
+        .order_by("-filled", "id")
+        .values_list("id", "filled")[:CANDIDATE_WINDOW]
+    )
     if not rows:
         return None
     # Closest to quorum first, oldest next; random among the equally full ones in the window.
@@ -308,24 +319,25 @@ def _claim_in(
     ids = [task_id for task_id, filled in rows if filled == best]
     rng.shuffle(ids)
     ids += [task_id for task_id, filled in rows if filled != best]
-    for task_id in ids:
-        # Compare-and-set: the slot is taken only if the task is still below quorum.
-        if Task.objects.filter(pk=task_id, filled__lt=F("quorum"), done_count__lt=base).update(
-            filled=F("filled") + 1, active_count=F("active_count") + 1
-        ):
-            break
-    else:
-        return None
-    lease = Assignment.objects.create(
-        project=project,
-        task_id=task_id,
-        annotator=annotator,
-        state=State.ACTIVE,
-        leased_at=now,
-        expires_at=now + timedelta(seconds=project.lease_seconds),
-        flipped=kind == Task.Kind.PAIRWISE and rng.random() < 0.5,
-    )
-    DomainProgress.objects.filter(domain_id=domain_id).update(assigned=F("assigned") + 1)
+    with transaction.atomic():
+        for task_id in ids:
+            # Compare-and-set: the slot is taken only if the task is still below quorum.
+            if Task.objects.filter(pk=task_id, filled__lt=F("quorum"), done_count__lt=base).update(
+                filled=F("filled") + 1, active_count=F("active_count") + 1
+            ):
+                break
+        else:
+            return None
+        lease = Assignment.objects.create(
+            project=project,
+            task_id=task_id,
+            annotator=annotator,
+            state=State.ACTIVE,
+            leased_at=now,
+            expires_at=now + timedelta(seconds=project.lease_seconds),
+            flipped=kind == Task.Kind.PAIRWISE and rng.random() < 0.5,
+        )
+        DomainProgress.objects.filter(domain_id=domain_id).update(assigned=F("assigned") + 1)
     return lease
 
 
@@ -381,15 +393,14 @@ def assignment_claim_next(
                         rng=rng,
                     )
             else:
-                with transaction.atomic():
-                    lease = _claim_in(
-                        project=project,
-                        annotator=annotator,
-                        domain_id=domain_id,
-                        kind=kind,
-                        now=now,
-                        rng=rng,
-                    )
+                lease = _claim_in(
+                    project=project,
+                    annotator=annotator,
+                    domain_id=domain_id,
+                    kind=kind,
+                    now=now,
+                    rng=rng,
+                )
         except IntegrityError:
             # The same annotator claimed concurrently (a double click, two tabs): the
             # one-active-lease constraint refused this one; theirs is the lease.

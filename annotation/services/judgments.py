@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,7 @@ from ..models import (
     Task,
 )
 from ..selectors import project_criteria
+from ..side_effects import send_on_commit_safely
 from ..signals import judgments_recorded
 from .assignments import assignment_get_for
 
@@ -43,6 +45,9 @@ FLAGS = {
 }
 MAX_COMMENT = 5000
 MAX_DURATION_MS = 24 * 3600 * 1000
+# ASCII digits only: str.isdigit() also accepts "²" (which int() rejects) and "٣" (which int()
+# reads as 3); a few digits are plenty for any scale and keep int() cheap.
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}", re.ASCII)
 
 Judgment = LikertJudgment | PairwiseJudgment
 
@@ -103,7 +108,7 @@ def clean_ratings(project: Project, ratings: dict[str, Any]) -> dict[str, int]:
             continue
         if isinstance(raw, int) and not isinstance(raw, bool):
             value = raw
-        elif isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+        elif isinstance(raw, str) and WHOLE_NUMBER.fullmatch(raw.strip()):
             value = int(raw.strip())
         else:
             problems.append(f"{c.label}: {raw!r} is not a whole number")
@@ -160,9 +165,9 @@ def _submit(
             return found
         raise ConflictError("You already submitted a judgment for this task.") from None
     if result.created:
-        transaction.on_commit(
-            lambda: judgments_recorded.send(sender=model, project_id=project.pk, count=1)
-        )
+        # The judgment is stored: a listener failing after the commit (Redis down) is
+        # logged and counted, never turned into an error for a submission that succeeded.
+        send_on_commit_safely(judgments_recorded, sender=model, project_id=project.pk, count=1)
     return result
 
 

@@ -61,10 +61,10 @@ class AggregationInput:
     n_resamples: int = N_RESAMPLES
     min_shared: int = kappa.MIN_SHARED
     dispute_span: int = disputes.LIKERT_SPAN
-    # The largest judgment ids read: the run covers exactly the judgments with ids up to
-    # these, and releases built from the run export the same ones.
-    likert_max_id: int = 0
-    pairwise_max_id: int = 0
+    # The database ids of the judgments read, row by row (empty when the caller has none):
+    # the run records them, and releases built from the run export exactly these.
+    likert_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pairwise_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 @dataclass

@@ -1,86 +1,66 @@
-"""Builders shared by the assignment, submission and page tests (no tests in here).
-
-Items are written with bulk_create, as an import would, so the tests do not depend on the
-import service; the claim builds tasks from them lazily.
-"""
+"""The pair builder (annotation.services.tasks.pair_design): which pairs a prompt's responses
+are compared in. Pure: no database."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
+import itertools
+import random
+from collections import Counter
 
-from django.contrib.auth import get_user_model
+from hypothesis import given
+from hypothesis import strategies as st
 
-from annotation.models import Domain, Membership, Project, Prompt, Response
-from annotation.services.assignments import annotator_for_user
-from annotation.services.projects import project_create
+from annotation.services.tasks import ALL_PAIRS_UP_TO, PAIR_DEGREE, pair_design
 
-
-def make_project(
-    *,
-    slug: str = "p",
-    domains: Sequence[tuple[str, float]] = (("general", 1.0),),
-    likert_quorum: int = 3,
-    pairwise_quorum: int = 3,
-    **fields,
-) -> Project:
-    return project_create(
-        slug=slug,
-        name=slug.title(),
-        domains=[{"name": name, "target_share": share} for name, share in domains],
-        likert_quorum=likert_quorum,
-        pairwise_quorum=pairwise_quorum,
-        **fields,
-    )
+response_ids = st.lists(st.integers(min_value=1, max_value=10**9), unique=True)
+seeds = st.integers(min_value=0, max_value=2**32)
 
 
-def add_items(
-    project: Project,
-    *,
-    prompts: int,
-    responses: int = 1,
-    domain: str | None = None,
-    prompt_text: str = "Prompt {i}",
-    response_text: str = "Response {i}.{j}",
-    start: int = 0,
-) -> list[Prompt]:
-    dom = Domain.objects.get(project=project, name=domain) if domain else project.domains.first()
-    made = Prompt.objects.bulk_create(
-        [
-            Prompt(
-                project=project,
-                domain=dom,
-                text=prompt_text.format(i=i),
-                external_id=f"{dom.name}-{i}",
-                content_hash=hashlib.sha256(f"{project.pk}-{dom.name}-{i}".encode()).hexdigest(),
-            )
-            for i in range(start, start + prompts)
-        ]
-    )
-    Response.objects.bulk_create(
-        [
-            Response(
-                project=project,
-                prompt=p,
-                text=response_text.format(i=p.external_id, j=j),
-                external_id=f"{p.external_id}-r{j}",
-                content_hash=hashlib.sha256(f"{p.pk}-{j}".encode()).hexdigest(),
-            )
-            for p in made
-            for j in range(responses)
-        ]
-    )
-    return made
+def _connected(ids: list[int], pairs: list[tuple[int, int]]) -> bool:
+    neighbours: dict[int, set[int]] = {i: set() for i in ids}
+    for a, b in pairs:
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    seen, todo = {ids[0]}, [ids[0]]
+    while todo:
+        for other in neighbours[todo.pop()] - seen:
+            seen.add(other)
+            todo.append(other)
+    return seen == set(ids)
 
 
-def make_annotator(
-    project: Project, username: str, role: str = "annotator", password: str | None = None
-):
-    # No password unless asked: hashing one costs ~0.3 s, and tests log in with force_login.
-    user = get_user_model().objects.create_user(username=username, password=password)
-    Membership.objects.create(user=user, project=project, role=role)
-    return user, annotator_for_user(user=user)
+def test_fewer_than_two_responses_get_no_pairs():
+    assert pair_design([], rng=random.Random(0)) == []
+    assert pair_design([7], rng=random.Random(0)) == []
+    assert pair_design([7, 7], rng=random.Random(0)) == []  # the same response twice
 
 
-def ratings_for(project: Project, value: int = 3) -> dict[str, int]:
-    return {key: value for key in project.criteria.values_list("key", flat=True)}
+@given(ids=response_ids.filter(lambda ids: 2 <= len(ids) <= ALL_PAIRS_UP_TO), seed=seeds)
+def test_up_to_four_responses_get_every_pair_in_canonical_order(ids, seed):
+    pairs = pair_design(ids, rng=random.Random(seed))
+    assert pairs == list(itertools.combinations(sorted(ids), 2))
+
+
+@given(ids=st.lists(st.integers(1, 10**9), min_size=5, max_size=60, unique=True), seed=seeds)
+def test_above_four_each_response_is_in_four_distinct_pairs_and_the_design_is_connected(ids, seed):
+    pairs = pair_design(ids, rng=random.Random(seed))
+    assert all(a < b for a, b in pairs)
+    assert len(set(pairs)) == len(pairs) == 2 * len(ids)
+    degree = Counter(itertools.chain.from_iterable(pairs))
+    assert set(degree) == set(ids)
+    assert set(degree.values()) == {PAIR_DEGREE}
+    assert _connected(ids, pairs)
+
+
+@given(ids=st.lists(st.integers(1, 10**9), min_size=5, max_size=40, unique=True), seed=seeds)
+def test_the_design_depends_on_the_seed_only_not_on_the_order_of_the_responses(ids, seed):
+    first = pair_design(ids, rng=random.Random(seed))
+    shuffled = ids[:]
+    random.Random(seed + 1).shuffle(shuffled)
+    assert pair_design(shuffled, rng=random.Random(seed)) == first
+
+
+def test_different_seeds_give_different_designs():
+    ids = list(range(1, 21))
+    designs = {tuple(pair_design(ids, rng=random.Random(seed))) for seed in range(5)}
+    assert len(designs) == 5

@@ -18,7 +18,7 @@ from annotation.models import Assignment, LikertJudgment, PairwiseJudgment, Task
 from annotation.services.assignments import assignment_claim_next, assignment_skip
 from annotation.services.judgments import judgment_submit_likert, judgment_submit_pairwise
 
-from .test_assign_builders import add_items, make_annotator, make_project, ratings_for
+from .builders import add_items, make_annotator, make_project, ratings_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -15,7 +15,7 @@ from annotation.services.assignments import (
 from annotation.services.judgments import judgment_submit_likert, judgment_submit_pairwise
 from annotation.services.tasks import pair_design, tasks_sync
 
-from .test_assign_builders import add_items, make_annotator, make_project, ratings_for
+from .builders import add_items, make_annotator, make_project, ratings_for
 
 pytestmark = pytest.mark.django_db
 

@@ -85,6 +85,25 @@ def test_seed_demo_is_idempotent_and_realistic(settings, capsys):
     assert Task.objects.filter(project=project, kind="likert", done_count__lt=3).exists()
 
 
+def test_seed_demo_imports_its_data_file_and_labels_every_point(settings, capsys):
+    from annotation.demo import ITEMS_PATH
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--json")
+    result = json.loads(capsys.readouterr().out)
+    lines = [json.loads(line) for line in ITEMS_PATH.read_text().splitlines()]
+    assert result["prompts"] == len(lines) == 60
+    assert result["responses"] == sum(len(line["responses"]) for line in lines)
+    project = Project.objects.get(slug="demo")
+    assert project.guidelines.startswith("# How to rate")
+    for criterion in project.criteria.all():
+        labels = criterion.point_labels
+        assert sorted(labels) == [str(p) for p in criterion.points], criterion.key
+        assert all(label.strip() for label in labels.values()), criterion.key
+    # One demo response is an empty output, left for the demo annotators to see.
+    assert project.responses.filter(text="").count() == 1
+
+
 def test_seed_demo_refuses_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="published passwords"):

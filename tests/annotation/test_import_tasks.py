@@ -16,7 +16,7 @@ from annotation.services.imports import items_import, judgments_import
 from annotation.services.judgments import judgment_submit
 from annotation.services.tasks import tasks_sync_if_stale
 
-from .test_assign_builders import make_annotator, make_project, ratings_for
+from .builders import make_annotator, make_project, ratings_for
 
 pytestmark = pytest.mark.django_db
 

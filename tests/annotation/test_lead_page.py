@@ -5,7 +5,7 @@ import pytest
 from annotation.services.assignments import assignment_claim_next
 from annotation.services.judgments import judgment_submit_likert
 
-from .test_assign_builders import add_items, make_annotator, make_project, ratings_for
+from .builders import add_items, make_annotator, make_project, ratings_for
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 
 from annotation.models import Assignment, Criterion, LikertJudgment
 
-from .test_assign_builders import add_items, make_annotator, make_project
+from .builders import add_items, make_annotator, make_project
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def test_the_likert_page_shows_the_prompt_response_criteria_scale_and_guidelines
     for c in project.criteria.all():
         assert f'name="rating-{c.key}"' in html
         assert c.description.split()[0] in html
-    assert html.count('type="radio"') == 4 * 5
+    assert html.count('type="radio" name="rating-') == 4 * 5
     assert "Useless" in html and "Perfect" in html
     assert "<strong>fair</strong>" in html  # the guidelines panel
     assert "Today: <strong data-today>0</strong>" in html
@@ -165,6 +165,56 @@ def test_the_guidelines_page_shows_guidelines_and_criteria(client, project, user
     client.force_login(user)
     html = client.get("/p/pages/guidelines/").content.decode()
     assert "<h1>Rules</h1>" in html and "Factuality" in html
+
+
+def section(html: str, key: str) -> str:
+    """The part of a page about one criterion."""
+    return re.search(rf'data-criterion="{key}".*?</(?:section|fieldset)>', html, re.S).group(0)
+
+
+def test_the_guidelines_page_tables_each_point_with_its_label(client, project, user):
+    client.force_login(user)
+    html = client.get("/p/pages/guidelines/").content.decode()
+    usefulness = section(html, "usefulness")
+    rows = re.findall(r'<tr><td class="num">(\d+)</td><td>([^<]*)</td></tr>', usefulness)
+    assert rows == [("1", "Useless"), ("2", "—"), ("3", "—"), ("4", "—"), ("5", "Perfect")]
+    assert "worst" not in usefulness
+
+
+def test_criteria_without_point_labels_say_which_end_of_the_scale_is_best(client, project, user):
+    Criterion.objects.filter(project=project, key="safety").update(scale_min=0, scale_max=10)
+    client.force_login(user)
+    for url in ("/p/pages/guidelines/", "/p/pages/annotate/"):
+        html = client.get(url).content.decode()
+        assert "1 = worst … 5 = best" in section(html, "factuality")
+        assert "0 = worst … 10 = best" in section(html, "safety")
+        assert "data-scale-key" not in section(html, "usefulness")
+
+
+def test_the_task_page_labels_each_point_in_words(client, project, user):
+    client.force_login(user)
+    usefulness = section(client.get("/p/pages/annotate/").content.decode(), "usefulness")
+    assert re.search(r'title="1: Useless">\s*<input[^>]*value="1"', usefulness)
+    assert '<span class="point-label">Perfect</span>' in usefulness
+
+
+def test_an_empty_response_says_it_is_empty_instead_of_showing_a_blank_card(client, project, user):
+    project.responses.update(text="  \n")
+    client.force_login(user)
+    html = client.get("/p/pages/annotate/").content.decode()
+    assert re.search(r'<p class="empty-response"[^>]*>\(empty response\)</p>', html)
+
+
+def test_the_skip_form_numbers_its_reasons_for_the_keyboard(client, project, user):
+    client.force_login(user)
+    html = client.get("/p/pages/annotate/").content.decode()
+    reasons = re.findall(r'name="reason" value="(\w+)" required> <kbd>(\d)</kbd>', html)
+    assert reasons == [
+        ("unqualified", "1"),
+        ("unreadable", "2"),
+        ("disturbing", "3"),
+        ("other", "4"),
+    ]
 
 
 def test_the_home_page_lists_projects_with_a_link_to_annotate_and_open_work(client, project, user):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from annotation.models import Annotator, LikertJudgment, PairwiseJudgment, Project, Prompt, Response
-from scoring.models import AggregationRun, ResponseScore
+from scoring.models import AggregationRun, ResponseScore, ids_pack
 
 
 @dataclass
@@ -122,6 +122,21 @@ def scored_project(
         agreement={"overall": {"alpha": 0.61, "ci": [0.55, 0.66]}},
         code_version="test",
         finished_at=timezone.now(),
+        # As a real run records them: every judgment of the project.
+        likert_ids=ids_pack(
+            list(
+                LikertJudgment.objects.filter(response__project=project).values_list(
+                    "id", flat=True
+                )
+            )
+        ),
+        pairwise_ids=ids_pack(
+            list(
+                PairwiseJudgment.objects.filter(prompt__project=project).values_list(
+                    "id", flat=True
+                )
+            )
+        ),
     )
     scores = []
     by_prompt_scores: dict[int, list[ResponseScore]] = {}

@@ -8,7 +8,6 @@ import yaml
 from django.core.cache import cache
 from django.test import Client
 from openapi_spec_validator import validate
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import UserRateThrottle
 
@@ -48,12 +47,14 @@ def fresh_throttles():
 
 @pytest.fixture
 def aggregation_calls(monkeypatch):
-    """Records aggregation_run.delay_on_commit calls, whether or not scoring.tasks exists yet."""
+    """Records the trigger's aggregation_run.delay calls instead of queueing them."""
     calls = []
 
     class FakeTask:
+        name = "scoring.tasks.aggregation_run"
+
         @staticmethod
-        def delay_on_commit(*args):
+        def delay(*args):
             calls.append(args)
 
     try:
@@ -136,10 +137,10 @@ def test_permission_matrix(persona, method, url, data, expected, personas, v1, a
         assert aggregation_calls == ([(v1.project.pk, "api")] if persona == "lead" else [])
 
 
-def test_a_token_authenticates_a_researcher(researcher_user, v1):
-    token = Token.objects.create(user=researcher_user)
+def test_a_token_authenticates_a_researcher(researcher_user, v1, api_token_for):
+    key = api_token_for(researcher_user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     response = client.get("/api/v1/projects/demo/releases/")
     assert response.status_code == 200
     assert response.data["count"] == 1 and response.data["results"][0]["label"] == "v1"

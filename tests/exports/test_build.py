@@ -1,6 +1,7 @@
 import json
 import os
 from collections import defaultdict
+from types import SimpleNamespace
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -10,7 +11,14 @@ from annotation.errors import ConflictError, ValidationProblems
 from annotation.models import Prompt
 from exports.models import Release
 from exports.services import build
-from exports.services.build import release_build, release_path, release_request, release_verify
+from exports.services.build import (
+    files,
+    release_build,
+    release_path,
+    release_request,
+    release_verify,
+)
+from exports.services.build import publish as publish_step
 from exports.services.writers import file_sha256
 from scoring.models import AggregationRun, ResponseScore
 
@@ -91,7 +99,7 @@ def test_published_files_are_read_only(export_dir, scored):
 
 def test_a_build_that_fails_midway_leaves_no_release_visible(export_dir, scored, monkeypatch):
     calls = {"n": 0}
-    original = build._write_prompt
+    original = files._write_prompt
 
     def explode(*args, **kwargs):
         calls["n"] += 1
@@ -99,7 +107,7 @@ def test_a_build_that_fails_midway_leaves_no_release_visible(export_dir, scored,
             raise OSError("disk full")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(build, "_write_prompt", explode)
+    monkeypatch.setattr(files, "_write_prompt", explode)
     release = release_request(project=scored.project)
     with pytest.raises(OSError, match="disk full"):
         release_build(release=release)
@@ -109,17 +117,17 @@ def test_a_build_that_fails_midway_leaves_no_release_visible(export_dir, scored,
     assert not Release.objects.filter(status=Release.Status.READY).exists()
     assert list((export_dir / "demo").iterdir()) == []  # no version directory, no temp files
 
-    monkeypatch.setattr(build, "_write_prompt", original)
+    monkeypatch.setattr(files, "_write_prompt", original)
     assert publish(scored.project).version == 1  # the failure burned no version number
 
 
 def test_a_failure_while_publishing_leaves_no_directory(export_dir, scored, monkeypatch):
     def refuse(*args, **kwargs):
-        raise RuntimeError("database went away")
+        raise OSError("rename failed")
 
     release = release_request(project=scored.project)
-    monkeypatch.setattr(Release, "save", refuse)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(publish_step, "os", SimpleNamespace(rename=refuse))
+    with pytest.raises(OSError, match="rename failed"):
         release_build(release=release)
     assert list((export_dir / "demo").iterdir()) == []
     assert Release.objects.get(pk=release.pk).status == Release.Status.FAILED
@@ -173,7 +181,7 @@ def test_holdout_domains_are_only_in_test(export_dir, scored):
 
 def test_a_run_without_scores_cannot_be_released(project):
     AggregationRun.objects.create(project=project, status=AggregationRun.Status.DONE)
-    with pytest.raises(ConflictError, match="scored no responses"):
+    with pytest.raises(ConflictError, match="gave no response a final score"):
         release_request(project=project)
 
 

@@ -18,21 +18,6 @@ def wait_for(release, *, timeout=60):
     raise AssertionError(f"release {release.pk} still {release.status} after {timeout} s")
 
 
-@pytest.fixture
-def worker_closes_its_connection():
-    """The worker thread's database connection would outlive the test and block the test
-    database's teardown; close it after each task, in the worker's thread."""
-    from celery.signals import task_postrun
-    from django.db import connection
-
-    def close(**kwargs):
-        connection.close()
-
-    task_postrun.connect(close, weak=False)
-    yield
-    task_postrun.disconnect(close)
-
-
 def test_the_build_runs_in_the_exports_worker(
     celery_worker, worker_closes_its_connection, project, export_dir
 ):

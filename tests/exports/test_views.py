@@ -1,6 +1,4 @@
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from exports.models import Release
 from exports.services.build import release_build, release_request
@@ -92,17 +90,3 @@ def test_a_researcher_cannot_request_a_release(client, researcher_user, scored):
     client.force_login(researcher_user)
     assert client.post("/releases/p/demo/", {}).status_code == 403
     assert not Release.objects.exists()
-
-
-def test_a_user_creates_a_token_on_their_page_and_uses_it(client, researcher_user, v1):
-    client.force_login(researcher_user)
-    assert "no token yet" in client.get("/releases/me/token/").content.decode()
-    client.post("/releases/me/token/", {"action": "create"})
-    token = Token.objects.get(user=researcher_user)
-    assert token.key in client.get("/releases/me/token/").content.decode()
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    assert api.get("/api/v1/projects/demo/releases/").status_code == 200
-    client.post("/releases/me/token/", {"action": "revoke"})
-    assert not Token.objects.filter(user=researcher_user).exists()
-    assert api.get("/api/v1/projects/demo/releases/").status_code == 401

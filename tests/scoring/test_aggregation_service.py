@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from annotation.services.projects import project_create
@@ -188,3 +189,44 @@ def test_disputes_and_annotator_consensus_are_in_the_run(small):
     assert pairwise["votes"] == {"a": 1, "b": 1, "tie": 1}
     assert {r["annotator_id"] for r in run.agreement["annotators"]} == {r1.pk, r2.pk, r3.pk}
     assert "disputed_likert" in ResponseScore.objects.get(run=run, response=a).flags
+
+
+def test_a_pairwise_only_response_gets_borda_as_its_final_score(small):
+    # DESIGN 5: with pairwise data but no Likert quorum, final = borda, and the row says so.
+    _, (a, b, c) = prompt_with_responses(small, 3)
+    r1, r2 = raters(small, 2)
+    vote(a, b, r1)
+    vote(a, c, r1)
+    vote(c, b, r1)
+    rate(a, r1, quality=5)  # below likert_quorum=2: no criterion score
+    run = aggregation_run_create(project=small, trigger="command")
+    got = {s.response_id: s for s in ResponseScore.objects.filter(run=run)}
+    assert [got[x.pk].final for x in (a, c, b)] == [1.0, 0.5, 0.0]
+    assert all(got[x.pk].final == got[x.pk].borda for x in (a, b, c))
+    assert {got[x.pk].final_source for x in (a, b, c)} == {"borda_only"}
+    assert [got[x.pk].rank for x in (a, c, b)] == [1, 2, 3]
+    assert run.counts["responses_scored"] == run.counts["responses_borda_only"] == 3
+
+
+def test_the_run_records_exactly_the_judgments_it_read(small):
+    _, (a, b) = prompt_with_responses(small, 2)
+    r1, r2 = raters(small, 2)
+    likert = [rate(a, r1, quality=4), rate(b, r2, quality=2)]
+    pairwise = [vote(a, b, r1), vote(b, a, r2)]
+    run = aggregation_run_create(project=small, trigger="command")
+    run.refresh_from_db()
+    likert_ids, pairwise_ids = run.judgment_ids()
+    assert likert_ids.tolist() == sorted(j.pk for j in likert)
+    assert pairwise_ids.tolist() == sorted(j.pk for j in pairwise)
+    assert run.config["judgment_cutoff"] == {
+        "likert_max_id": max(j.pk for j in likert),
+        "pairwise_max_id": max(j.pk for j in pairwise),
+    }
+
+
+def test_judgment_ids_survive_packing_with_gaps_and_when_empty():
+    from scoring.models import ids_pack, ids_unpack
+
+    ids = np.array([3, 1, 2, 10, 1_000_000_007, 11], dtype=np.int64)
+    assert ids_unpack(ids_pack(ids)).tolist() == [1, 2, 3, 10, 11, 1_000_000_007]
+    assert ids_unpack(ids_pack(np.zeros(0, dtype=np.int64))).tolist() == []

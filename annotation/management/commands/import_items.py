@@ -23,7 +23,7 @@ class Command(TrenchcoatCommand):
     def run(self, **options):
         project = self.project(options["project"])
         path = self.existing_file(options["file"])
-        with self.progress_bar(options, "prompts") as bar:
+        with self.progress_bar(options, "rows") as bar:
             result = items_import(
                 project=project,
                 source=path,

@@ -6,13 +6,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from annotation.demo import DOMAINS, GUIDELINES, demo_items, demo_judgments
+from annotation.demo import ITEMS_PATH, demo_definition, demo_items, demo_judgments
 from annotation.management.base import TrenchcoatCommand
 from annotation.models import Annotator, Membership
 from annotation.services.imports import items_import, judgments_import
 from annotation.services.projects import project_apply
 
-SLUG = "demo"
 # Local-only demo accounts; the command refuses to create them outside DEBUG.
 DEMO_USERS = [
     ("admin", "trenchcoat-admin", None),
@@ -26,9 +25,10 @@ DEMO_USERS = [
 
 class Command(TrenchcoatCommand):
     help = (
-        "Create (or bring up to date) the demo project: five domains, 60 prompts with 2-4 "
-        "responses each, judgments by three imported raters on 60% of them, and demo users with local-only passwords. Idempotent. Refuses to run "
-        "unless DEBUG is on or --allow-production is given."
+        "Create (or bring up to date) the demo project from annotation/demo_data/: five "
+        "domains, 60 prompts with 2-4 responses each, labelled 1-5 scales, judgments by three "
+        "imported raters on 60% of them, and demo users with local-only passwords. Idempotent. "
+        "Refuses to run unless DEBUG is on or --allow-production is given."
     )
 
     def add_arguments(self, parser) -> None:
@@ -45,23 +45,9 @@ class Command(TrenchcoatCommand):
                 "seed_demo creates accounts with published passwords; run it with DEBUG=1 (or --allow-production)"
             )
         with transaction.atomic():
-            project, created = project_apply(
-                definition={
-                    "slug": SLUG,
-                    "name": "Demo: assistant responses",
-                    "guidelines": GUIDELINES,
-                    "likert_quorum": 3,
-                    "pairwise_quorum": 3,
-                    "domains": [
-                        {"name": name, "target_share": share, "safety_critical": critical}
-                        for name, share, critical in DOMAINS
-                    ],
-                }
-            )
-            data = "".join(json.dumps(line) + "\n" for line in demo_items()).encode()
-            result = items_import(
-                project=project, source=io.BytesIO(data), filename="demo-items.jsonl"
-            )
+            project, created = project_apply(definition=demo_definition())
+            with ITEMS_PATH.open("rb") as source:
+                result = items_import(project=project, source=source, filename=ITEMS_PATH.name)
             judged = "".join(json.dumps(line) + "\n" for line in demo_judgments(demo_items()))
             judgments = judgments_import(
                 project=project, source=io.BytesIO(judged.encode()), filename="demo-judgments.jsonl"

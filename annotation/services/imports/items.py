@@ -1,0 +1,351 @@
+"""Importing prompts with their responses, step by step: parse the file, check it on its
+own, compare it with what is stored, then write it in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from ...bulk import bulk_insert
+from ...errors import Problem, ValidationProblems
+from ...models import Domain, ImportBatch, Project, Prompt, Response
+from .. import dedup
+from ..tasks import tasks_sync
+from .item_parsing import PromptRow, ResponseRow, parse_items
+from .reading import ImportFile, shorten
+from .result import ImportResult, OnDuplicate, Progress, batch_close, batch_open
+
+PROMPT_COLUMNS = (
+    "project_id",
+    "domain_id",
+    "text",
+    "source",
+    "external_id",
+    "content_hash",
+    "minhash",
+    "provenance",
+    "import_batch_id",
+)
+RESPONSE_COLUMNS = (
+    "project_id",
+    "prompt_id",
+    "text",
+    "origin",
+    "model_name",
+    "external_id",
+    "content_hash",
+    "provenance",
+)
+BATCH = 2000
+
+
+@dataclass
+class _Plan:
+    """What a clean file adds to the project."""
+
+    new_prompts: list[PromptRow] = field(default_factory=list)
+    # (target prompt: a stored Prompt or a new PromptRow, response row)
+    new_responses: list[tuple[Prompt | PromptRow, ResponseRow]] = field(default_factory=list)
+    unchanged: dict[str, int] = field(default_factory=lambda: {"prompts": 0, "responses": 0})
+    merged: dict[str, int] = field(default_factory=lambda: {"prompts": 0})
+
+
+def items_import(
+    *,
+    project: Project,
+    source: str | Path | IO[bytes] | UploadedFile,
+    filename: str | None = None,
+    user=None,
+    on_duplicate: OnDuplicate = "reject",
+    progress: Progress | None = None,
+    job: ImportBatch | None = None,
+) -> ImportResult:
+    """Import prompts with their responses from JSONL (one prompt per line) or CSV (one
+    response per row).
+
+    ``on_duplicate`` decides what happens to a prompt whose normalized text equals another
+    prompt's (in the file or already stored): "reject" reports it as a problem, "merge"
+    attaches its responses to the earlier prompt, "keep" stores it and clusters the two.
+    Identical responses are kept: two generators may well produce the same text.
+    Raises ValidationProblems (nothing written) if any line has a problem, ImportTooLarge if
+    the file is over the import limit. ``job`` is the batch row of a background import.
+    """
+    if on_duplicate not in ("reject", "merge", "keep"):
+        raise ValueError(f"on_duplicate must be reject, merge or keep, not {on_duplicate!r}")
+    progress = Progress.of(progress)
+    file = ImportFile(source, filename=filename, progress=progress)
+    problems: list[Problem] = []
+    rows = parse_items(file, problems)
+    domains = {d.name: d for d in project.domains.all()}
+    _check_file(rows, domains, problems)
+    if problems:
+        raise ValidationProblems(problems, what=file.filename)
+    plan = _compare_with_stored(project, rows, on_duplicate, problems)
+    if problems:
+        raise ValidationProblems(problems, what=file.filename)
+
+    result = ImportResult(batch=None, unchanged=plan.unchanged, merged=plan.merged)
+    result.created = {"prompts": len(plan.new_prompts), "responses": len(plan.new_responses)}
+    if not plan.new_prompts and not plan.new_responses and job is None:
+        return result
+    progress.report_writing(result.created)
+    with transaction.atomic():
+        batch = batch_open(
+            project=project,
+            kind=ImportBatch.Kind.ITEMS,
+            filename=file.filename,
+            sha256=file.sha256,
+            user=user,
+            job=job,
+        )
+        if plan.new_prompts or plan.new_responses:
+            result.near_duplicate_clusters = _write(project, batch, plan, domains, progress)
+        batch_close(
+            batch,
+            {
+                **result.created,
+                "merged": plan.merged,
+                "unchanged": plan.unchanged,
+                "near_duplicate_clusters": result.near_duplicate_clusters,
+            },
+        )
+    result.batch = batch
+    return result
+
+
+def _check_file(rows: list[PromptRow], domains: dict[str, Domain], problems: list[Problem]):
+    """Problems the file has on its own: unknown domains and ids that appear twice. Fills in
+    the content hashes."""
+    seen_prompt: dict[str, int] = {}
+    seen_response: dict[str, int] = {}
+    for row in rows:
+        if row.domain not in domains:
+            known = ", ".join(sorted(domains)) or "(none)"
+            problems.append(
+                Problem(
+                    row.line,
+                    "domain",
+                    f"unknown domain '{shorten(row.domain)}'; this project has: {known}. "
+                    "Fix the line or add the domain to the project",
+                )
+            )
+        if row.external_id in seen_prompt:
+            problems.append(
+                Problem(
+                    row.line,
+                    "prompt_id",
+                    f"'{row.external_id}' appears twice in the file (first on line {seen_prompt[row.external_id]})",
+                )
+            )
+        seen_prompt.setdefault(row.external_id, row.line)
+        row.content_hash = dedup.content_hash(row.text)
+        for r in row.responses:
+            if r.external_id in seen_response:
+                problems.append(
+                    Problem(
+                        r.line,
+                        "response_id",
+                        f"'{r.external_id}' appears twice in the file (first on line {seen_response[r.external_id]})",
+                    )
+                )
+            seen_response.setdefault(r.external_id, r.line)
+            r.content_hash = dedup.content_hash(r.text)
+
+
+def _compare_with_stored(
+    project: Project, rows: list[PromptRow], on_duplicate: OnDuplicate, problems: list[Problem]
+) -> _Plan:
+    """Same content as stored is "unchanged"; different content under a stored id is a
+    problem (stored work is never overwritten); a repeated prompt text follows
+    ``on_duplicate``."""
+    existing_prompts = {
+        p.external_id: p
+        for p in Prompt.objects.filter(
+            project=project, external_id__in=[row.external_id for row in rows]
+        ).select_related("domain")
+    }
+    existing_responses = {
+        r["external_id"]: r
+        for r in Response.objects.filter(
+            project=project,
+            external_id__in=[r.external_id for row in rows for r in row.responses],
+        ).values("id", "external_id", "content_hash", "prompt_id", "prompt__external_id")
+    }
+    stored_hash_to_prompt: dict[str, Prompt] = {}
+    hashes = {row.content_hash for row in rows}
+    for p in Prompt.objects.filter(project=project, content_hash__in=hashes).order_by("id"):
+        stored_hash_to_prompt.setdefault(p.content_hash, p)
+
+    plan = _Plan()
+    file_hash_to_row: dict[str, PromptRow] = {}
+    for row in rows:
+        stored = existing_prompts.get(row.external_id)
+        target: Prompt | PromptRow
+        if stored is not None:
+            if stored.content_hash != row.content_hash or stored.domain.name != row.domain:
+                problems.append(
+                    Problem(
+                        row.line,
+                        "prompt",
+                        f"prompt_id '{row.external_id}' is already stored with different "
+                        "text or domain; stored prompts are never overwritten, give this one a new prompt_id",
+                    )
+                )
+                continue
+            plan.unchanged["prompts"] += 1
+            target = stored
+        else:
+            twin = stored_hash_to_prompt.get(row.content_hash) or file_hash_to_row.get(
+                row.content_hash
+            )
+            if twin is not None and on_duplicate != "keep":
+                if on_duplicate == "reject":
+                    problems.append(
+                        Problem(
+                            row.line,
+                            "prompt",
+                            f"the same text as prompt '{twin.external_id}' (after normalizing case and "
+                            "whitespace); remove the line, or import with on_duplicate=merge or keep",
+                        )
+                    )
+                    continue
+                plan.merged["prompts"] += 1
+                target = twin
+            else:
+                plan.new_prompts.append(row)
+                file_hash_to_row.setdefault(row.content_hash, row)
+                target = row
+        for r in row.responses:
+            old = existing_responses.get(r.external_id)
+            if old is not None:
+                same_prompt = old["prompt__external_id"] == target.external_id
+                if old["content_hash"] != r.content_hash or not same_prompt:
+                    problems.append(
+                        Problem(
+                            r.line,
+                            "response_id",
+                            f"'{r.external_id}' is already stored with different text or "
+                            "for another prompt; give this response a new response_id",
+                        )
+                    )
+                else:
+                    plan.unchanged["responses"] += 1
+                continue
+            plan.new_responses.append((target, r))
+    return plan
+
+
+def _write(
+    project: Project,
+    batch: ImportBatch,
+    plan: _Plan,
+    domains: dict[str, Domain],
+    progress: Progress,
+) -> int:
+    """Writes the plan's prompts, responses, near-duplicate clusters and tasks (inside the
+    caller's transaction); returns the number of near-duplicate clusters."""
+    signatures: dict[str, dedup.MinHash] = {
+        row.external_id: dedup.minhash_of(dedup.shingles(row.text)) for row in plan.new_prompts
+    }
+    bulk_insert(
+        Prompt,
+        PROMPT_COLUMNS,
+        (
+            (
+                project.pk,
+                domains[row.domain].pk,
+                row.text,
+                row.source,
+                row.external_id,
+                row.content_hash,
+                dedup.minhash_bytes(signatures[row.external_id]),
+                row.provenance,
+                batch.pk,
+            )
+            for row in plan.new_prompts
+        ),
+    )
+    progress.report_written(len(plan.new_prompts))
+    # COPY returns no ids: read them back by the natural key.
+    prompt_ids = dict(Prompt.objects.filter(import_batch=batch).values_list("external_id", "id"))
+    bulk_insert(
+        Response,
+        RESPONSE_COLUMNS,
+        (
+            (
+                project.pk,
+                target.pk if isinstance(target, Prompt) else prompt_ids[target.external_id],
+                r.text,
+                r.origin,
+                r.model_name,
+                r.external_id,
+                r.content_hash,
+                r.provenance,
+            )
+            for target, r in plan.new_responses
+        ),
+    )
+    progress.report_written(len(plan.new_responses))
+    clusters = _cluster_new_prompts(
+        project,
+        batch,
+        [
+            (prompt_ids[row.external_id], row.text, signatures[row.external_id])
+            for row in plan.new_prompts
+        ],
+    )
+    # Last: it locks the project's TaskSync row and writes the domain counters, which are
+    # then held only until COMMIT (see services.assignments on lock order).
+    tasks_sync(project=project)
+    return clusters
+
+
+def _cluster_new_prompts(
+    project: Project,
+    batch: ImportBatch,
+    new: list[tuple[int, str, dedup.MinHash]],
+) -> int:
+    """Assign near_dup_cluster for the new prompts (id, text, signature) and any stored
+    prompts they join."""
+    existing = (
+        (pk, dedup.minhash_from_bytes(bytes(raw)))
+        for pk, raw in Prompt.objects.filter(project=project, minhash__isnull=False)
+        # Not `exclude(pk__in=new_ids)`: NOT IN over thousands of literals is quadratic.
+        .exclude(import_batch=batch)
+        .values_list("pk", "minhash")
+        .iterator(chunk_size=BATCH)
+    )
+    clusters = dedup.near_duplicate_clusters(
+        new,
+        existing,
+        {pk: text for pk, text, _ in new},
+        lambda ids: dict(Prompt.objects.filter(pk__in=ids).values_list("pk", "text")),
+    )
+    if not clusters:
+        return 0
+    # A stored prompt may already belong to a cluster with another root: keep the smallest.
+    stored = dict(
+        Prompt.objects.filter(pk__in=list(clusters), near_dup_cluster__isnull=False).values_list(
+            "pk", "near_dup_cluster"
+        )
+    )
+    root_of_root: dict[int, int] = {}
+    for pk, root in clusters.items():
+        if pk in stored:
+            root_of_root[root] = min(root_of_root.get(root, root), stored[pk])
+    final = {pk: root_of_root.get(root, root) for pk, root in clusters.items()}
+    old_roots = {stored[pk]: final[pk] for pk in stored if stored[pk] != final[pk]}
+    for old_root, new_root in old_roots.items():
+        Prompt.objects.filter(project=project, near_dup_cluster=old_root).update(
+            near_dup_cluster=new_root
+        )
+    by_root: dict[int, list[int]] = {}
+    for pk, root in final.items():
+        by_root.setdefault(root, []).append(pk)
+    for root, pks in by_root.items():
+        Prompt.objects.filter(pk__in=pks).update(near_dup_cluster=root)
+    return len(by_root)

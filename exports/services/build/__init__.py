@@ -1,0 +1,28 @@
+"""Releases (DESIGN 7.1), one module per step of their life:
+
+- ``request``: validate and record a pending release, queue its build;
+- ``files``: write every file of a release into a directory;
+- ``manifest``: pseudonyms, ``manifest.json`` and the dataset card;
+- ``publish``: claim the build, write into a private temporary directory, publish as the
+  project's next version.
+"""
+
+from .files import ALL_FILES, DATA_FILES, FilesResult, release_files_write
+from .manifest import FORMAT, pseudonymizer
+from .publish import export_root, release_build, release_path, release_verify
+from .request import release_enqueue, release_request
+
+__all__ = [
+    "ALL_FILES",
+    "DATA_FILES",
+    "FORMAT",
+    "FilesResult",
+    "export_root",
+    "pseudonymizer",
+    "release_build",
+    "release_enqueue",
+    "release_files_write",
+    "release_path",
+    "release_request",
+    "release_verify",
+]

@@ -1,0 +1,100 @@
+"""Requesting a release: validate, record it as pending, queue its build."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.utils import timezone
+
+from annotation.errors import ConflictError, DomainError, Problem, ValidationProblems
+from annotation.models import Domain, Project
+from annotation.side_effects import QUEUE_UNREACHABLE, task_enqueue_safely
+from scoring.models import AggregationRun
+
+from ... import selectors
+from ...models import Release
+
+# Release.seed is a bigint.
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
+
+
+def release_request(
+    *,
+    project: Project,
+    user=None,
+    run: AggregationRun | None = None,
+    seed: int | None = None,
+    holdout_domains: Iterable[str] = (),
+    test_fraction: float | None = None,
+) -> Release:
+    """Validate and record a pending release of ``run`` (default: the latest finished run)."""
+    if run is None:
+        run = selectors.run_latest_done(project=project)
+        if run is None:
+            raise ConflictError(
+                f"project '{project.slug}' has no finished aggregation run yet; "
+                f"run `manage.py aggregate --project {project.slug}` first"
+            )
+    if run.project_id != project.pk:
+        raise DomainError(f"aggregation run {run.pk} belongs to another project")
+    if run.status != AggregationRun.Status.DONE:
+        raise ConflictError(
+            f"aggregation run {run.pk} is {run.status}, not done; release a finished run"
+        )
+    if selectors.run_score_count(run=run) == 0:
+        raise ConflictError(
+            f"aggregation run {run.pk} gave no response a final score (none reached the Likert "
+            "quorum and none has a pair that reached the pairwise quorum); nothing to release"
+        )
+
+    problems: list[Problem] = []
+    holdout = sorted(set(holdout_domains))
+    known = set(Domain.objects.filter(project=project).values_list("name", flat=True))
+    for name in holdout:
+        if name not in known:
+            problems.append(
+                Problem(
+                    None,
+                    "holdout_domains",
+                    f"no domain '{name}' in this project; known: {', '.join(sorted(known))}",
+                )
+            )
+    fraction = project.test_fraction if test_fraction is None else test_fraction
+    if not 0.0 <= fraction <= 1.0:
+        problems.append(Problem(None, "test_fraction", f"{fraction} is not between 0 and 1"))
+    if seed is not None and not SEED_MIN <= seed <= SEED_MAX:
+        problems.append(
+            Problem(None, "seed", f"{seed} is out of range; use one from {SEED_MIN} to {SEED_MAX}")
+        )
+    if problems:
+        raise ValidationProblems(problems, what="release")
+    return Release.objects.create(
+        project=project,
+        run=run,
+        seed=project.seed if seed is None else int(seed),
+        test_fraction=fraction,
+        holdout_domains=holdout,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+
+
+RELEASE_NOT_QUEUED = (
+    f"The release could not be queued for building: {QUEUE_UNREACHABLE}. It is marked failed "
+    "and nothing was published; request it again in a minute."
+)
+
+
+def release_enqueue(*, release: Release) -> bool:
+    """Queue the build of a committed release. When the broker cannot be reached, the
+    failure is logged and counted, the release is marked failed with the reason (compare-and-
+    set on pending, so a build that did start is left alone), and False is returned for the
+    caller to say so: never an error after the release was committed."""
+    from ...tasks import release_build as release_build_task
+
+    if task_enqueue_safely(release_build_task, release.pk, project_id=release.project_id):
+        return True
+    Release.objects.filter(pk=release.pk, status=Release.Status.PENDING).update(
+        status=Release.Status.FAILED, error=RELEASE_NOT_QUEUED, finished_at=timezone.now()
+    )
+    release.refresh_from_db()
+    return False

@@ -1,0 +1,149 @@
+"""manage.py score --project SLUG --scorer NAME: score every response with a scorer (DESIGN 6.2)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from tqdm import tqdm
+
+from annotation.errors import DomainError
+from annotation.management.base import TrenchcoatCommand
+from scoring.backends import BackendError, revision_check
+from scoring.models import ScoringRun
+from scoring.scorers import MODEL_BACKENDS, scorer_spec
+from scoring.scoring_runs import (
+    DEFAULT_CHUNK_SIZE,
+    scorer_for_project,
+    scoring_run_chunk,
+    scoring_run_enqueue,
+    scoring_run_start,
+)
+
+POLL_SECONDS = 1.0
+
+
+def _release(value: str | None) -> int | None:
+    if value is None:
+        return None
+    match = re.fullmatch(r"v?(\d+)", value.strip())
+    if not match:
+        raise CommandError(f"--release {value}: give a version such as v3")
+    return int(match.group(1))
+
+
+class Command(TrenchcoatCommand):
+    help = (
+        "Score every response of a project (or of one release) with a registered scorer. "
+        "Resumes an unfinished run of the same scorer revision. By default the chunks go to the "
+        "`scoring` queue and this command shows the run's progress until it ends; "
+        "--foreground scores here, in this process."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--project", required=True, metavar="SLUG")
+        parser.add_argument("--scorer", required=True, metavar="NAME")
+        parser.add_argument(
+            "--release", metavar="vN", help="score only the responses of this release"
+        )
+        parser.add_argument(
+            "--foreground", action="store_true", help="score in this process, not on a worker"
+        )
+        parser.add_argument(
+            "--detach", action="store_true", help="queue the chunks and return without waiting"
+        )
+        parser.add_argument(
+            "--chunk-size",
+            type=int,
+            default=DEFAULT_CHUNK_SIZE,
+            help=f"responses per chunk (default {DEFAULT_CHUNK_SIZE})",
+        )
+        super().add_arguments(parser)
+
+    def run(self, **options):
+        project = self.project(options["project"])
+        if options["chunk_size"] < 1:
+            raise CommandError("--chunk-size must be at least 1")
+        scorer = scorer_for_project(project=project, name=options["scorer"])
+        foreground = options["foreground"] or settings.CELERY_TASK_ALWAYS_EAGER
+        if foreground and scorer.backend in MODEL_BACKENDS:
+            # The worker checks when it loads the model; a model cached in this process
+            # would not be loaded again, so check the files here.
+            try:
+                revision_check(scorer_spec(scorer))
+            except BackendError as exc:
+                raise DomainError(str(exc)) from None
+        run, outcome = scoring_run_start(
+            project=project,
+            scorer=scorer,
+            release_version=_release(options["release"]),
+            chunk_size=options["chunk_size"],
+        )
+        bar = tqdm(
+            total=run.total,
+            initial=run.scored,
+            desc=f"scoring with {scorer.name}",
+            unit=" responses",
+            disable=options["json"] or None,
+            file=self.stderr._out,
+        )
+        if outcome != "up_to_date" and run.status != ScoringRun.Status.DONE:
+            if foreground:
+                for index in range(len(run.chunks)):
+                    scoring_run_chunk(run_id=run.pk, index=index)
+                    run.refresh_from_db()
+                    self._progress(bar, run)
+                    if run.status == ScoringRun.Status.FAILED:
+                        break
+            else:
+                scoring_run_enqueue(run)
+                while not options["detach"] and run.status not in (
+                    ScoringRun.Status.DONE,
+                    ScoringRun.Status.FAILED,
+                ):
+                    time.sleep(POLL_SECONDS)  # the worker commits per chunk: poll the row
+                    run.refresh_from_db()
+                    self._progress(bar, run)
+        bar.close()
+        run.refresh_from_db()
+        if run.status == ScoringRun.Status.FAILED:
+            raise DomainError(f"scoring run {run.pk} failed: {run.error.splitlines()[0]}")
+        return _summary(run, outcome)
+
+    @staticmethod
+    def _progress(bar: tqdm, run: ScoringRun) -> None:
+        bar.update(run.scored - bar.n)
+        if run.tokens_per_s:
+            bar.set_postfix_str(f"{run.tokens_per_s:,.0f} tokens/s")
+
+    def render(self, result) -> None:
+        rate = f", {result['tokens_per_s']:,.0f} tokens/s" if result["tokens_per_s"] else ""
+        self.stdout.write(
+            f"Scoring run {result['run_id']} ({result['outcome']}): {result['scorer']} on "
+            f"{result['project']}: {result['scored']}/{result['total']} responses "
+            f"{result['status']}, {result['tokens']} tokens{rate}, "
+            f"{result['truncated']} truncated, on {result['device'] or '-'} {result['dtype']}"
+        )
+
+
+def _summary(run: ScoringRun, outcome: str) -> dict:
+    return {
+        "run_id": run.pk,
+        "outcome": outcome,
+        "project": run.project.slug,
+        "scorer": run.scorer.name,
+        "scorer_revision": run.scorer_revision,
+        "release": f"v{run.release_version}" if run.release_version else None,
+        "status": run.status,
+        "total": run.total,
+        "scored": run.scored,
+        "tokens": run.tokens,
+        "truncated": run.truncated,
+        "tokens_per_s": run.tokens_per_s,
+        "device": run.device,
+        "dtype": run.dtype,
+        "versions": run.versions,
+        "error": run.error,
+    }

@@ -1,0 +1,190 @@
+"""A release build delivered more than once (issue 8, item 12).
+
+Celery delivers the build task at least once: ``acks_late`` with ``reject_on_worker_lost``
+redelivers the task of a killed worker, and Redis redelivers a task that outlives its
+visibility timeout while the first worker still runs it. Each delivery here is the task
+function called in its own thread, with its own PostgreSQL connection.
+"""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from exports.models import Release
+from exports.services.build import (
+    ALL_FILES,
+    publish,
+    release_enqueue,
+    release_request,
+    release_verify,
+)
+from exports.tasks import release_build
+
+from .factories import scored_project
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def requested(project, export_dir):
+    scored_project(project, n_prompts=12, annotators=3)
+    return release_request(project=project)
+
+
+@pytest.fixture
+def builds(monkeypatch):
+    """Counts the builds that write files; ``hold`` lets a test pause a build after it
+    wrote its files (``then`` runs in the builder's thread once the test lets it go on)."""
+    state = {"n": 0, "hold": None}
+    write = publish.release_files_write
+
+    def counting(**kwargs):
+        state["n"] += 1
+        result = write(**kwargs)
+        hold = state["hold"]
+        if hold is not None and state["n"] == 1:
+            hold["wrote"].set()
+            assert hold["go_on"].wait(timeout=60)
+            if hold.get("then"):
+                hold["then"]()
+        return result
+
+    monkeypatch.setattr(publish, "release_files_write", counting)
+    return state
+
+
+def deliver(release_id, results, key):
+    try:
+        results[key] = release_build.run(release_id)
+    except BaseException as exc:  # noqa: BLE001 - reported by the test
+        results[key] = exc
+    finally:
+        connection.close()
+
+
+def building_dirs(export_dir):
+    return sorted(p.name for p in (export_dir / "demo").iterdir() if p.name.startswith("."))
+
+
+def published_dirs(export_dir):
+    return sorted(p.name for p in (export_dir / "demo").iterdir() if not p.name.startswith("."))
+
+
+def assert_published_once(release, export_dir):
+    release.refresh_from_db()
+    assert release.status == Release.Status.READY and release.version == 1, release.error
+    assert release_verify(release=release) == []
+    assert sorted(release.files) == sorted(ALL_FILES)
+    assert published_dirs(export_dir) == ["v1"] and building_dirs(export_dir) == []
+    assert Release.objects.filter(project=release.project).count() == 1
+
+
+def test_two_deliveries_at_once_build_the_release_once(requested, builds, export_dir):
+    start = threading.Barrier(2)
+    results = {}
+
+    def at_once(key):
+        start.wait(timeout=30)
+        deliver(requested.pk, results, key)
+
+    threads = [threading.Thread(target=at_once, args=(k,)) for k in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert builds["n"] == 1
+    assert_published_once(requested, export_dir)
+    assert sorted(r["status"] for r in results.values()) in (
+        ["building", "ready"],
+        ["ready", "ready"],
+    )
+
+
+def test_a_delivery_while_another_builds_does_nothing(requested, builds, export_dir):
+    hold = {"wrote": threading.Event(), "go_on": threading.Event()}
+    builds["hold"] = hold
+    results = {}
+    first = threading.Thread(target=deliver, args=(requested.pk, results, "first"))
+    first.start()
+    try:
+        assert hold["wrote"].wait(timeout=60)
+        (tmp,) = building_dirs(export_dir)
+        deliver(requested.pk, results, "second")
+        assert results["second"] == {"release": requested.pk, "status": "building", "version": None}
+        # The second delivery left the first one's files alone.
+        assert building_dirs(export_dir) == [tmp]
+        assert (export_dir / "demo" / tmp / "responses.parquet").exists()
+    finally:
+        hold["go_on"].set()
+        first.join(timeout=120)
+    assert results["first"]["status"] == "ready" and results["first"]["version"] == 1
+    assert builds["n"] == 1
+    assert_published_once(requested, export_dir)
+
+
+@pytest.mark.parametrize("slow_build_then", ["finishes", "fails"])
+def test_a_stale_claim_is_taken_over_and_the_slow_build_cannot_clobber_the_release(
+    requested, builds, export_dir, settings, slow_build_then
+):
+    """The first build is presumed dead once its claim is stale; a redelivery takes over and
+    publishes. When the first build comes back, whether it finishes or fails, the ready
+    release stays as published."""
+
+    def fail():
+        raise OSError("disk full")
+
+    hold = {
+        "wrote": threading.Event(),
+        "go_on": threading.Event(),
+        "then": fail if slow_build_then == "fails" else None,
+    }
+    builds["hold"] = hold
+    results = {}
+    slow = threading.Thread(target=deliver, args=(requested.pk, results, "slow"))
+    slow.start()
+    try:
+        assert hold["wrote"].wait(timeout=60)
+        stale = timezone.now() - timedelta(seconds=settings.RELEASE_BUILD_STALE_SECONDS + 1)
+        Release.objects.filter(pk=requested.pk).update(build_claimed_at=stale)
+        deliver(requested.pk, results, "redelivery")
+        assert results["redelivery"]["status"] == "ready"
+        published = Release.objects.get(pk=requested.pk)
+    finally:
+        hold["go_on"].set()
+        slow.join(timeout=120)
+    assert builds["n"] == 2
+    assert results["slow"]["status"] == "ready" and results["slow"]["version"] == 1
+    assert_published_once(requested, export_dir)
+    requested.refresh_from_db()
+    assert requested.files == published.files and requested.error == ""
+    assert requested.build_token == published.build_token
+
+
+def test_a_build_left_by_a_killed_worker_is_finished_by_the_redelivered_task(
+    celery_worker, worker_closes_its_connection, requested, export_dir, settings
+):
+    """A worker was killed mid-build: the release is building under its claim and its
+    temporary directory is left over. The redelivered task, run by a real worker, finds the
+    claim fresh, comes back when it is stale, takes it over and publishes."""
+    settings.RELEASE_BUILD_STALE_SECONDS = 2
+    dead = "0" * 32
+    Release.objects.filter(pk=requested.pk).update(
+        status=Release.Status.BUILDING, build_token=dead, build_claimed_at=timezone.now()
+    )
+    leftover = export_dir / "demo" / f"{publish.BUILDING_PREFIX}{requested.pk}-{dead}"
+    leftover.mkdir(parents=True)
+    (leftover / "responses.jsonl").write_text("half a file")
+
+    release_enqueue(release=requested)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        requested.refresh_from_db()
+        if requested.status != Release.Status.BUILDING:
+            break
+        time.sleep(0.2)
+    assert requested.build_token != dead
+    assert_published_once(requested, export_dir)
