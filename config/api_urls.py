@@ -8,7 +8,6 @@ from django.urls import path
 from annotation import api as annotation_api
 from exports import api as exports_api
 from scoring import api as scoring_api
-from scoring import scoring_api as scoring_runs_api
 
 app_name = "api"
 
@@ -43,17 +42,17 @@ urlpatterns = [
     # scoring: scorers and scoring runs (DESIGN 6.5)
     path(
         "projects/<slug:slug>/scorers/",
-        scoring_runs_api.ScorerListApi.as_view(),
+        scoring_api.ScorerListApi.as_view(),
         name="scorer_list",
     ),
     path(
         "projects/<slug:slug>/scoring-runs/",
-        scoring_runs_api.ScoringRunListApi.as_view(),
+        scoring_api.ScoringRunListApi.as_view(),
         name="scoring_run_list",
     ),
     path(
         "projects/<slug:slug>/scoring-runs/<int:run_id>/",
-        scoring_runs_api.ScoringRunDetailApi.as_view(),
+        scoring_api.ScoringRunDetailApi.as_view(),
         name="scoring_run_detail",
     ),
     # exports: releases and their files

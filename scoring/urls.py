@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import scorer_views, views
+from . import views
 
 app_name = "scoring"
 
@@ -8,15 +8,15 @@ urlpatterns = [
     path("p/<slug:slug>/", views.project_runs, name="project_runs"),
     path("p/<slug:slug>/panel/", views.project_panel, name="project_panel"),
     path("p/<slug:slug>/runs/", views.project_run_trigger, name="project_run_trigger"),
-    path("p/<slug:slug>/scorers/", scorer_views.project_scorers, name="project_scorers"),
+    path("p/<slug:slug>/scorers/", views.project_scorers, name="project_scorers"),
     path(
         "p/<slug:slug>/scorers/start/",
-        scorer_views.project_scoring_run_start,
+        views.project_scoring_run_start,
         name="project_scoring_run_start",
     ),
     path(
         "p/<slug:slug>/scoring-runs/<int:run_id>/",
-        scorer_views.project_scoring_run,
+        views.project_scoring_run,
         name="project_scoring_run",
     ),
 ]

@@ -2,7 +2,9 @@
 
 Modules: krippendorff (alpha at three levels with bootstrap CIs), kappa (Cohen, Fleiss),
 scores (normalization, criterion score, Borda, blend, ranking), disputes, consensus
-(leave-one-out agreement), bootstrap (vectorized resampling), results (Estimate).
+(leave-one-out agreement), bootstrap (vectorized resampling), results (Estimate),
+probes (spurious-feature perturbations and their effects, DESIGN 6.4), metaeval (a
+package: scorers against the humans, DESIGN 6.3).
 """
 
 from .results import Estimate, undefined

@@ -27,7 +27,8 @@ from scoring.core.scores import (
 def test_scoring_core_imports_no_django():
     code = (
         "import scoring.core, scoring.core.krippendorff, scoring.core.kappa, scoring.core.scores, "
-        "scoring.core.disputes, scoring.core.consensus, scoring.core.bootstrap, sys; "
+        "scoring.core.disputes, scoring.core.consensus, scoring.core.bootstrap, "
+        "scoring.core.metaeval, sys; "
         "assert not any(m == 'django' or m.startswith('django.') for m in sys.modules), 'django imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

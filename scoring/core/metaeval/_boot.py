@@ -1,0 +1,110 @@
+"""Bootstrap over prompts for meta-evaluation figures (DESIGN 6.3), vectorized.
+
+Every figure here is a ratio of sums over prompts (accuracy = correct / judged, a mean of
+per-prompt values = sum of values / number of prompts, ECE from per-bin sums), so a resample
+is a weight vector over prompts and all resamples are one matrix product with the
+(B, n_prompts) weight matrix from ``scoring.core.bootstrap`` (Efron & Tibshirani 1993).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..bootstrap import N_RESAMPLES, percentile_ci, resample_weights
+from ..results import Estimate, undefined
+
+
+def prompt_sums(prompt: np.ndarray, values: np.ndarray, n_prompts: int) -> np.ndarray:
+    """Per-prompt sums of ``values`` (shape (n,) or (n, K)) -> (n_prompts,) or (n_prompts, K)."""
+    prompt = np.asarray(prompt, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        return np.bincount(prompt, values, n_prompts)
+    out = np.zeros((n_prompts, values.shape[1]))
+    np.add.at(out, prompt, values)
+    return out
+
+
+def compact(prompt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positions 0..P-1 of each row's prompt, the P distinct prompt ids, sorted)."""
+    uniq, inverse = np.unique(np.asarray(prompt, dtype=np.int64), return_inverse=True)
+    return inverse.astype(np.int64), uniq
+
+
+@dataclass(frozen=True)
+class Resampler:
+    """One (B, n_prompts) resample-weight matrix over every prompt of a meta-evaluation,
+    shared by all its figures: each figure takes the columns of its own prompts, so the
+    figures of one scorer (and of several scorers) come from the same resamples and the
+    matrix is drawn once. Pass it wherever a function takes ``rng``."""
+
+    prompt_ids: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def draw(
+        cls, prompt_ids: np.ndarray, rng: np.random.Generator, n_resamples: int = N_RESAMPLES
+    ) -> Resampler:
+        ids = np.unique(np.asarray(prompt_ids, dtype=np.int64))
+        return cls(prompt_ids=ids, weights=resample_weights(rng, ids.size, n_resamples))
+
+    def columns(self, ids: np.ndarray) -> np.ndarray:
+        pos = np.searchsorted(self.prompt_ids, ids)
+        pos = np.minimum(pos, max(self.prompt_ids.size - 1, 0))
+        if ids.size and (self.prompt_ids.size == 0 or (self.prompt_ids[pos] != ids).any()):
+            raise ValueError("the resampler was drawn without some of these prompts")
+        return self.weights[:, pos]
+
+
+Rng = np.random.Generator | Resampler | None
+
+
+def weights(rng: Rng, ids: np.ndarray, n_resamples: int) -> np.ndarray:
+    """(B, len(ids)) weights: fresh draws from a Generator, the columns of a Resampler
+    (whose own B wins), or none (no CI) for rng None or n_resamples 0."""
+    if isinstance(rng, Resampler):
+        return rng.columns(np.asarray(ids, dtype=np.int64))
+    if rng is None or n_resamples <= 0:
+        return np.zeros((0, len(ids)))
+    return resample_weights(rng, len(ids), n_resamples)
+
+
+def ratio_estimate(
+    prompt: np.ndarray,
+    numerator: np.ndarray,
+    denominator: np.ndarray,
+    *,
+    rng: Rng,
+    n_resamples: int = N_RESAMPLES,
+    empty_reason: str,
+) -> Estimate:
+    """sum(numerator) / sum(denominator) over rows, CI by resampling prompts.
+
+    Rows belong to prompts (``prompt``); a resample's value is W @ num_p / W @ den_p, NaN
+    where the resample drew no row with weight (dropped by ``percentile_ci``). Undefined
+    with ``empty_reason`` when the denominator sums to 0. n_units = prompts, n_pairable =
+    rows with positive denominator."""
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    used = denominator > 0
+    if not used.any():
+        return undefined(empty_reason)
+    p, ids = compact(np.asarray(prompt)[used])
+    n_prompts = ids.size
+    num = prompt_sums(p, numerator[used], n_prompts)
+    den = prompt_sums(p, denominator[used], n_prompts)
+    value = float(num.sum() / den.sum())
+    w = weights(rng, ids, n_resamples)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reps = (w @ num) / (w @ den)
+    low, high = percentile_ci(reps) if w.shape[0] else (None, None)
+    return Estimate(
+        value=value,
+        ci_low=low,
+        ci_high=high,
+        n_units=n_prompts,
+        n_pairable=int(used.sum()),
+        n_resamples=int(w.shape[0]),
+    )

@@ -1,0 +1,199 @@
+"""Calibration of scorer preferences (DESIGN 6.3): temperature-scaled Bradley-Terry
+probabilities and the isotonic alternative, with ECE, Brier score, log loss and
+reliability-diagram data on the evaluation side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, special
+from sklearn.isotonic import IsotonicRegression
+
+from ..bootstrap import N_RESAMPLES, percentile_ci
+from ..results import Estimate
+from . import _boot
+from .accuracy import score_gaps
+from .pairs import Pairs
+
+N_BINS = 10
+# Confidence max(p, 1 - p) lies in [0.5, 1]; the 10 equal-width bins span that range.
+BIN_LOW = 0.5
+# log T is searched in [-LOG_T_BOUND, LOG_T_BOUND]: T from 2e-9 to 5e8 covers raw logits,
+# lengths in characters and [0, 1] metrics alike.
+LOG_T_BOUND = 20.0
+EPS = 1e-12
+
+
+def bin_index(confidence: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
+    """Equal-width bins over [0.5, 1]; bin k holds (0.5 + k w, 0.5 + (k + 1) w], the first
+    also 0.5 itself, w = 0.05."""
+    width = (1.0 - BIN_LOW) / n_bins
+    k = np.ceil((np.asarray(confidence) - BIN_LOW) / width - 1e-9).astype(np.int64) - 1
+    return np.clip(k, 0, n_bins - 1)
+
+
+def _per_pair(p: np.ndarray, y: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair: (bin, columns [count, confidence, hit, squared error, log loss]).
+
+    The more likely side is a when p >= 0.5, else b; hit = the vote share of that side
+    (tie votes count one half), so a unanimous pair scores 1 or 0 and a split pair between."""
+    p = np.clip(p, EPS, 1.0 - EPS)
+    conf = np.maximum(p, 1.0 - p)
+    hit = np.where(p >= 0.5, y, 1.0 - y)
+    brier = (p - y) ** 2
+    logloss = -(y * np.log(p) + (1.0 - y) * np.log1p(-p))
+    cols = np.column_stack([np.ones_like(p), conf, hit, brier, logloss])
+    return bin_index(conf, n_bins), cols
+
+
+def _figures(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ECE, Brier, log loss from per-bin sums (..., n_bins, 5)."""
+    n = sums[..., 0].sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ece = np.abs(sums[..., 2] - sums[..., 1]).sum(axis=-1) / n
+        brier = sums[..., 3].sum(axis=-1) / n
+        logloss = sums[..., 4].sum(axis=-1) / n
+    return ece, brier, logloss
+
+
+def expected_calibration_error(p: np.ndarray, y: np.ndarray, n_bins: int = N_BINS) -> float:
+    """ECE (Naeini et al. 2015; Guo et al. 2017, "On Calibration of Modern Neural
+    Networks"): sum over bins of (n_bin / N) |accuracy_bin - mean confidence_bin| with
+    confidence max(p, 1 - p) in 10 equal-width bins over [0.5, 1], accuracy the share of the
+    more likely side among the humans' votes. NaN for no pairs."""
+    bins, cols = _per_pair(np.asarray(p, float), np.asarray(y, float), n_bins)
+    sums = np.zeros((n_bins, 5))
+    np.add.at(sums, bins, cols)
+    return float(_figures(sums)[0])
+
+
+def fit_temperature(d: np.ndarray, y: np.ndarray) -> float | None:
+    """T minimizing the mean log loss of p = sigmoid(d / T) against the vote shares y
+    (Guo et al. 2017's temperature scaling on the Bradley-Terry margin, Bradley & Terry
+    1952), by a bounded scalar search over log T (scipy.optimize.minimize_scalar).
+    None when every margin is 0 (p = 0.5 whatever T)."""
+    if d.size == 0 or not np.any(d != 0):
+        return None
+
+    def loss(log_t: float) -> float:
+        z = d / np.exp(log_t)
+        # log sigmoid(z) = -logaddexp(0, -z): stable for large |z|.
+        return float(np.mean(y * np.logaddexp(0.0, -z) + (1.0 - y) * np.logaddexp(0.0, z)))
+
+    result = optimize.minimize_scalar(
+        loss, bounds=(-LOG_T_BOUND, LOG_T_BOUND), method="bounded", options={"xatol": 1e-8}
+    )
+    return float(np.exp(result.x))
+
+
+@dataclass(frozen=True)
+class CalibrationSide:
+    """Evaluation-side figures for one probability model, and the reliability diagram:
+    per bin (lower edge ``bin_edges[k]``) the count, mean confidence and accuracy (NaN for
+    an empty bin)."""
+
+    ece: Estimate
+    brier: Estimate
+    log_loss: Estimate
+    bin_edges: np.ndarray
+    bin_count: np.ndarray
+    bin_confidence: np.ndarray
+    bin_accuracy: np.ndarray
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """``raw``: the scorer's own Bradley-Terry probabilities sigmoid(s_a - s_b) (T = 1, the
+    reading of a reward model's logits), before any fitting; ``scaled``: with the fitted
+    temperature; ``isotonic``: after isotonic regression."""
+
+    temperature: float | None
+    raw: CalibrationSide | None
+    scaled: CalibrationSide | None
+    isotonic: CalibrationSide | None
+    reason: str = ""
+
+
+def _side(
+    prompt: np.ndarray,
+    p: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    n_bins: int,
+) -> CalibrationSide:
+    """Figures of probabilities ``p`` against vote shares ``y``; ``w``: the (B, P) weights
+    over the distinct prompts of ``prompt``, in sorted order."""
+    bins, cols = _per_pair(p, y, n_bins)
+    pc, ids = _boot.compact(prompt)
+    n_prompts = ids.size
+    per_prompt = np.zeros((n_prompts, n_bins, 5))
+    np.add.at(per_prompt, (pc, bins), cols)
+    sums = per_prompt.sum(axis=0)
+    reps = np.tensordot(w, per_prompt, axes=(1, 0))
+    values, samples = _figures(sums), _figures(reps)
+
+    def est(i: int) -> Estimate:
+        low, high = percentile_ci(samples[i]) if w.shape[0] else (None, None)
+        return Estimate(
+            value=float(values[i]),
+            ci_low=low,
+            ci_high=high,
+            n_units=n_prompts,
+            n_pairable=int(p.size),
+            n_resamples=int(w.shape[0]),
+        )
+
+    count = sums[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        confidence = np.where(count > 0, sums[:, 1] / count, np.nan)
+        accuracy = np.where(count > 0, sums[:, 2] / count, np.nan)
+    edges = BIN_LOW + (1.0 - BIN_LOW) / n_bins * np.arange(n_bins)
+    return CalibrationSide(
+        est(0), est(1), est(2), edges, count.astype(np.int64), confidence, accuracy
+    )
+
+
+def calibration(
+    calibration_pairs: Pairs,
+    evaluation_pairs: Pairs,
+    scores: np.ndarray,
+    *,
+    higher_is_better: bool = True,
+    rng: _boot.Rng = None,
+    n_resamples: int = N_RESAMPLES,
+    n_bins: int = N_BINS,
+) -> Calibration:
+    """Calibration (DESIGN 6.3). p(a preferred) = sigmoid((s_a - s_b) / T) with scores
+    oriented by ``higher_is_better`` and T fitted on the calibration side (``fit_temperature``);
+    the alternative is isotonic regression (Zadrozny & Elkan 2002; sklearn
+    IsotonicRegression, increasing, clipped to [0, 1]) of the vote share of a on s_a - s_b,
+    fitted on the calibration side with both orientations of each pair ((d, y) and
+    (-d, 1 - y), so p(a) = 1 - p(b)). Both, and the unfitted sigmoid(s_a - s_b), are
+    scored on the evaluation side: ECE, Brier score and log loss (against the vote share of
+    a, tie votes one half) with CIs over evaluation prompts (the fits stay fixed; the three
+    share one weight matrix), and reliability-diagram data. Pairs with an
+    unscored response are left out. Undefined (``reason``) when a side has no scored pair
+    or every calibration margin is 0."""
+    dc = score_gaps(calibration_pairs, scores, higher_is_better)
+    de = score_gaps(evaluation_pairs, scores, higher_is_better)
+    kc, ke = ~np.isnan(dc), ~np.isnan(de)
+    if not kc.any():
+        return Calibration(None, None, None, None, "no calibration pair with both responses scored")
+    if not ke.any():
+        return Calibration(None, None, None, None, "no evaluation pair with both responses scored")
+    yc, ye = calibration_pairs.share_a[kc], evaluation_pairs.share_a[ke]
+    dc, de = dc[kc], de[ke]
+    prompt = evaluation_pairs.prompt[ke]
+    temperature = fit_temperature(dc, yc)
+    if temperature is None:
+        return Calibration(None, None, None, None, "every calibration pair has equal scores")
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
+    iso.fit(np.r_[dc, -dc], np.r_[yc, 1.0 - yc])
+    w = _boot.weights(rng, _boot.compact(prompt)[1], n_resamples)
+    return Calibration(
+        temperature=temperature,
+        raw=_side(prompt, special.expit(de), ye, w, n_bins),
+        scaled=_side(prompt, special.expit(de / temperature), ye, w, n_bins),
+        isotonic=_side(prompt, iso.predict(de), ye, w, n_bins),
+    )
