@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 
 from annotation import access
 from annotation.models import Project
+from scoring.selectors import runs_for_project
 
 from . import selectors
 from .models import Release
@@ -173,7 +174,7 @@ class ReleaseCreateApi(APIView):
         params = dict(data.validated_data)
         run = None
         if "run" in params:
-            run = selectors.runs_for_project(project=project).filter(pk=params.pop("run")).first()
+            run = runs_for_project(project).filter(pk=params.pop("run")).first()
             if run is None:
                 raise serializers.ValidationError(
                     {"run": "no such aggregation run in this project"}

@@ -183,7 +183,3 @@ def release_get(*, project, ref: str) -> Release | None:
     if match["v"]:
         return qs.filter(version=int(match["n"])).first()
     return qs.filter(pk=int(match["n"])).first()
-
-
-def runs_for_project(*, project) -> QuerySet[AggregationRun]:
-    return AggregationRun.objects.filter(project=project).order_by("-created_at", "-id")

@@ -3,6 +3,8 @@ the user's API tokens page."""
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,6 +23,7 @@ from annotation.services.tokens import (
     api_token_create,
     api_token_revoke,
 )
+from scoring.selectors import runs_for_project
 
 from . import selectors
 from .services.build import release_enqueue, release_request
@@ -29,7 +32,7 @@ from .services.build import release_enqueue, release_request
 def _context(request: HttpRequest, project, *, limit: int | None = None) -> dict:
     role = access.role_in(request.user, project)
     releases = selectors.releases_for_project(project=project)
-    runs = selectors.runs_for_project(project=project).filter(status="done")
+    runs = runs_for_project(project).filter(status="done")
     return {
         "project": project,
         "is_lead": role == access.Role.LEAD,
@@ -66,20 +69,27 @@ def project_panel(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+def _whole_number(text: str) -> int:
+    """ASCII digits only: int() also reads "٣" and "３" as 3."""
+    if not re.fullmatch(r"[0-9]{1,19}", text.strip(), re.ASCII):
+        raise ValueError(text)
+    return int(text)
+
+
 def _request_release(request: HttpRequest, project) -> None:
     run = None
     try:
         run_id = request.POST.get("run") or ""
         seed = request.POST.get("seed") or ""
         if run_id:
-            run = selectors.runs_for_project(project=project).filter(pk=int(run_id)).first()
+            run = runs_for_project(project).filter(pk=_whole_number(run_id)).first()
             if run is None:
                 raise DomainError(f"no aggregation run {run_id} in this project")
         release = release_request(
             project=project,
             user=request.user,
             run=run,
-            seed=int(seed) if seed.strip() else None,
+            seed=_whole_number(seed) if seed.strip() else None,
             holdout_domains=request.POST.getlist("holdout_domains"),
         )
     except ValueError:

@@ -90,3 +90,13 @@ def test_a_researcher_cannot_request_a_release(client, researcher_user, scored):
     client.force_login(researcher_user)
     assert client.post("/releases/p/demo/", {}).status_code == 403
     assert not Release.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["run", "seed"])
+@pytest.mark.parametrize("value", ["٣", "３", "²", "1e3"])
+def test_a_run_or_seed_that_is_not_ascii_digits_is_refused(client, lead_user, scored, field, value):
+    client.force_login(lead_user)
+    response = client.post("/releases/p/demo/", {field: value}, follow=True)
+    assert response.status_code == 200
+    assert "Seed and run must be whole numbers." in response.content.decode()
+    assert not Release.objects.exists()

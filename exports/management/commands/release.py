@@ -11,6 +11,7 @@ from tqdm import tqdm
 from annotation.management.base import TrenchcoatCommand
 from exports import selectors
 from exports.services.build import release_build, release_path, release_request
+from scoring.selectors import runs_for_project
 
 
 class Command(TrenchcoatCommand):
@@ -45,7 +46,7 @@ class Command(TrenchcoatCommand):
         project = self.project(options["project"])
         run = None
         if options.get("run") is not None:
-            run = selectors.runs_for_project(project=project).filter(pk=options["run"]).first()
+            run = runs_for_project(project).filter(pk=options["run"]).first()
             if run is None:
                 raise CommandError(
                     f"no aggregation run {options['run']} in project '{project.slug}'"
