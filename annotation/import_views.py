@@ -54,7 +54,8 @@ class ImportForm(forms.Form):
 
 
 # The CSRF check reads the body, so it runs inside, after the size check has installed the
-# upload handler (see import_uploads).
+# upload handler (see import_uploads): Django's documented pattern for changing upload
+# handlers ("Modifying upload handlers on the fly"). Nothing before it writes anything.
 @csrf_exempt
 @login_required
 def import_upload(request: HttpRequest, slug: str) -> HttpResponse:

@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from . import access
 from .markdown import render_markdown
@@ -86,7 +87,7 @@ def home_projects(*, user: AbstractBaseUser) -> list[HomeRow]:
 class CriterionView:
     key: str
     label: str
-    description_html: str
+    description_html: SafeString  # sanitized by render_markdown; templates print it as is
     points: list[tuple[int, str]]  # (value, label or "")
     selected: int | None = None
 
@@ -99,7 +100,7 @@ class CriterionView:
 @dataclass(frozen=True)
 class ResponseView:
     side: str  # "" for Likert, "left"/"right" for pairwise
-    text_html: str
+    text_html: SafeString  # sanitized by render_markdown
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class Progress:
 class TaskView:
     assignment: Assignment
     kind: str
-    prompt_html: str
+    prompt_html: SafeString  # sanitized by render_markdown
     responses: list[ResponseView]
     criteria: list[CriterionView]
 

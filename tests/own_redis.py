@@ -11,7 +11,6 @@ import json
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,8 @@ from pathlib import Path
 import redis
 
 from config.celery import app
+
+from .waiting import wait_until
 
 
 def _free_port() -> int:
@@ -43,15 +44,15 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if self.client().ping():
-                    return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise
-            time.sleep(0.05)
+        wait_until(self._answers, f"redis-server on port {self.port} answering", timeout=10)
+
+    def _answers(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except redis.ConnectionError:
+            if self.process.poll() is not None:
+                raise  # it exited: no use waiting
+            return False
 
     def kill(self) -> None:
         """SIGKILL, as an outage would: nothing is saved (the server keeps no data anyway)."""

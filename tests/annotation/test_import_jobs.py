@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import json
 import threading
-import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -21,6 +20,8 @@ from rest_framework.test import APIClient
 
 from annotation.models import ImportBatch, LikertJudgment, Prompt, Response
 from annotation.services.imports import import_job_run, items_import
+
+from ..waiting import wait_until
 
 LIMIT = 4000
 
@@ -158,14 +159,12 @@ def test_the_commands_refuse_an_over_limit_file_with_the_limit(
 # -- background jobs -----------------------------------------------------------------------
 
 
-def wait_until_finished(api, location: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_until_finished(api, location: str) -> dict:
+    def finished():
         job = api.get(location).json()
-        if job["status"] in {"done", "failed"}:
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"{location} did not finish in {timeout} s: {job}")
+        return job if job["status"] in {"done", "failed"} else None
+
+    return wait_until(finished, f"{location} finished")
 
 
 @pytest.mark.slow

@@ -7,7 +7,6 @@ function called in its own thread, with its own PostgreSQL connection.
 """
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -25,6 +24,7 @@ from exports.services.build import (
 )
 from exports.tasks import release_build
 
+from ..waiting import wait_until
 from .factories import scored_project
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -183,12 +183,12 @@ def test_a_build_left_by_a_killed_worker_is_finished_by_the_redelivered_task(
     (leftover / "responses.jsonl").write_text("half a file")
 
     release_enqueue(release=requested)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def built():
         requested.refresh_from_db()
-        if requested.status != Release.Status.BUILDING:
-            break
-        time.sleep(0.2)
+        return requested.status != Release.Status.BUILDING
+
+    wait_until(built, f"release {requested.pk} no longer building")
     assert requested.build_token != dead
     assert_published_once(requested, export_dir)
 

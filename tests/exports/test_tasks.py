@@ -1,21 +1,18 @@
-import time
-
 import pytest
 
 from exports.models import Release
 from exports.services.build import release_enqueue, release_path, release_request, release_verify
 
+from ..waiting import wait_until
 from .factories import scored_project
 
 
-def wait_for(release, *, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_for(release):
+    def finished():
         release.refresh_from_db()
-        if release.status in {Release.Status.READY, Release.Status.FAILED}:
-            return release
-        time.sleep(0.2)
-    raise AssertionError(f"release {release.pk} still {release.status} after {timeout} s")
+        return release if release.status in {Release.Status.READY, Release.Status.FAILED} else None
+
+    return wait_until(finished, f"release {release.pk} ready or failed")
 
 
 def test_the_build_runs_in_the_exports_worker(

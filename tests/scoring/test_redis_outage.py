@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from uuid import uuid4
 
 import pytest
@@ -20,6 +19,7 @@ from scoring.tasks import auto_aggregation_catch_up
 
 from ..annotation.builders import add_items, make_annotator, make_project
 from ..own_redis import RedisServer, broker_at, cache_at
+from ..waiting import wait_until
 
 RECEIVER = "scoring.receivers.on_judgments_recorded"
 
@@ -49,14 +49,11 @@ def _submit(client, project, annotator):
     return client.post(f"/p/{project.slug}/leases/{lease.pk}/submit/", data, HTTP_HX_REQUEST="true")
 
 
-def _wait_for_run(project, timeout: float = 60.0) -> AggregationRun:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = AggregationRun.objects.filter(project=project, status="done").first()
-        if run is not None:
-            return run
-        time.sleep(0.1)
-    raise AssertionError(f"no finished run of {project.slug} after {timeout} s")
+def _wait_for_run(project) -> AggregationRun:
+    return wait_until(
+        lambda: AggregationRun.objects.filter(project=project, status="done").first(),
+        f"a finished run of {project.slug}",
+    )
 
 
 def test_submissions_succeed_while_redis_is_down_and_the_catch_up_job_aggregates_afterwards(

@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from scoring.backends import Item, ScorerSpec, backend_cache_clear, directory_revision
+from scoring.backends import Item, ScorerSpec, directory_revision
 from scoring.backends.embedding import MINILM_REVISION, EmbeddingBackend, shipped_minilm_path
 from scoring.models import ScorerScore
 
@@ -42,13 +42,6 @@ PAIRS = [
         "Use a torque wrench to tighten the wheel nuts of a car.",
     ),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_model_cache():
-    backend_cache_clear()
-    yield
-    backend_cache_clear()
 
 
 def test_the_shipped_weights_are_the_pinned_ones():

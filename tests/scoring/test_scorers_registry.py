@@ -9,19 +9,12 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from scoring.backends import backend_cache_clear, directory_revision
+from scoring.backends import directory_revision
 from scoring.models import Scorer, ScorerScore
 
 from .tiny_rms import build_llama, definition, project_with_responses, write_definition
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_model_cache():
-    backend_cache_clear()
-    yield
-    backend_cache_clear()
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from scoring.backends import Item, ScorerSpec, backend_cache_clear, directory_revision
+from scoring.backends import Item, ScorerSpec, directory_revision
 from scoring.backends.formatting import encode
 from scoring.backends.transformers_rm import TransformersBackend
 from scoring.models import ScorerScore, ScoringRun
 from scoring.scoring_runs import scoring_run_chunk, scoring_run_start
 
 from .tiny_rms import (
-    build_llama,
-    build_qwen3,
     conversation,
     definition,
     project_with_responses,
@@ -27,19 +25,6 @@ from .tiny_rms import (
 )
 
 TOLERANCE = 1e-4
-
-
-@pytest.fixture(autouse=True)
-def _fresh_model_cache():
-    backend_cache_clear()
-    yield
-    backend_cache_clear()
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    root = tmp_path_factory.mktemp("rms")
-    return {"llama": build_llama(root / "llama"), "qwen3": build_qwen3(root / "qwen3")}
 
 
 def _spec(path, **extra) -> ScorerSpec:

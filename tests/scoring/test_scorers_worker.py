@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from io import StringIO
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -19,14 +18,12 @@ from celery.signals import task_postrun
 from django.core.management import call_command
 from django.db import connection, connections
 
-from scoring.backends import backend_cache_clear
 from scoring.models import Scorer, ScorerScore, ScoringRun
 from scoring.scoring_runs import scoring_run_start
 from scoring.tasks import scorer_chunk
 
+from ..waiting import wait_until
 from .tiny_rms import (
-    build_llama,
-    build_qwen3,
     conversation,
     definition,
     project_with_responses,
@@ -36,19 +33,6 @@ from .tiny_rms import (
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def _fresh_model_cache():
-    backend_cache_clear()
-    yield
-    backend_cache_clear()
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    root = tmp_path_factory.mktemp("worker-models")
-    return {"llama": build_llama(root / "llama"), "qwen3": build_qwen3(root / "qwen3")}
 
 
 @pytest.fixture
@@ -81,14 +65,8 @@ def scoring_worker(transactional_db):
         task_postrun.disconnect(close_connections)
 
 
-def _wait(condition, what: str, timeout: float = 120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not after {timeout} s")
+def _wait(condition, what: str):
+    return wait_until(condition, what, timeout=120.0)
 
 
 @pytest.mark.parametrize("arch", ["llama", "qwen3"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -24,19 +23,18 @@ from scoring.services import (
 from scoring.tasks import aggregation_run, auto_aggregation_catch_up
 
 from ..own_redis import RedisServer, broker_at
+from ..waiting import wait_until
 from .factories import prompt_with_responses, rate, raters
 
 CRITERIA = ("usefulness", "factuality", "safety", "alignment")
 
 
-def _wait_for_runs(project, n: int, timeout: float = 60.0) -> list[AggregationRun]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _wait_for_runs(project, n: int) -> list[AggregationRun]:
+    def finished():
         runs = list(AggregationRun.objects.filter(project=project, status="done").order_by("id"))
-        if len(runs) >= n:
-            return runs
-        time.sleep(0.1)
-    raise AssertionError(f"no {n} finished runs after {timeout} s")
+        return runs if len(runs) >= n else None
+
+    return wait_until(finished, f"{n} finished runs of {project.slug}")
 
 
 @pytest.fixture
@@ -55,12 +53,8 @@ def finished_tasks():
     task_postrun.disconnect(record)
 
 
-def _wait_for(done: dict, task_ids: list[str], timeout: float = 60.0) -> list:
-    deadline = time.monotonic() + timeout
-    while not all(t in done for t in task_ids):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"tasks {task_ids} not finished after {timeout} s")
-        time.sleep(0.05)
+def _wait_for(done: dict, task_ids: list[str]) -> list:
+    wait_until(lambda: all(t in done for t in task_ids), f"tasks {task_ids} finished")
     return [done[t] for t in task_ids]
 
 
