@@ -44,8 +44,8 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
         ref_name = "Project"
         fields = [
             "slug", "name", "status", "role", "likert_quorum", "pairwise_quorum", "blend_alpha",
-            "agreement_target", "test_fraction", "seed", "tie_tolerance", "criteria", "domains",
-            "created_at",
+            "pairwise_method", "agreement_target", "test_fraction", "seed", "tie_tolerance",
+            "criteria", "domains", "created_at",
         ]  # fmt: skip
 
     def get_role(self, obj: Project) -> str | None:

@@ -34,6 +34,8 @@ class ValidationProblems(DomainError):
     """Every problem found in one input; nothing was written."""
 
     def __init__(self, problems: list[Problem], *, what: str = "input"):
+        # By line, as a person fixes a file top to bottom; problems of the whole file first.
+        problems = sorted(problems, key=lambda p: (p.line is not None, p.line or 0))
         self.problems = problems
         shown = "\n".join(f"  {p}" for p in problems[:50])
         more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""

@@ -3,6 +3,8 @@ near-duplicate clusters."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -11,6 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from . import access
@@ -97,10 +100,15 @@ def _import_upload(request: HttpRequest, project: Project) -> HttpResponse:
                 filename=upload.name,
                 user=request.user,
                 on_duplicate=on_duplicate,
+                record_unchanged=True,
             )
         else:
             result = judgments_import(
-                project=project, source=upload, filename=upload.name, user=request.user
+                project=project,
+                source=upload,
+                filename=upload.name,
+                user=request.user,
+                record_unchanged=True,
             )
     except ValidationProblems as exc:
         return _upload_page(request, project, form, problems=exc, status=400)
@@ -124,6 +132,7 @@ def _upload_page(
     status: int = 200,
 ) -> HttpResponse:
     batches = ImportBatch.objects.filter(project=project).select_related("created_by")[:20]
+    history = [ImportHistoryRow.of(b) for b in batches]
     return render(
         request,
         "annotation/imports.html",
@@ -132,11 +141,78 @@ def _upload_page(
             "form": form,
             "problems": problems,
             "error": error,
-            "batches": batches,
+            "history": history,
             "max_bytes": settings.IMPORT_MAX_BYTES,
         },
         status=status,
     )
+
+
+ON_DUPLICATE_WORDS = {
+    "reject": "repeated prompts rejected",
+    "merge": "repeated prompts merged",
+    "keep": "repeated prompts kept as near duplicates",
+}
+
+
+COUNTED_WORDS = {"likert": "Likert judgments", "pairwise": "pairwise judgments"}
+
+
+def _counted(counts: dict) -> str:
+    """{"prompts": 12, "responses": 1} -> "12 prompts, 1 response"; zeros and non-numbers
+    left out."""
+    shown = []
+    for what, n in counts.items():
+        if not isinstance(n, int) or isinstance(n, bool) or not n:
+            continue
+        words = COUNTED_WORDS.get(what, what.replace("_", " "))
+        shown.append(f"{n:,} {words.removesuffix('s') if n == 1 else words}")
+    return ", ".join(shown)
+
+
+@dataclass(frozen=True)
+class ImportHistoryRow:
+    """One upload in the history, in words: what it created, what was already there, and
+    how it was asked to run. A re-import (a done import that created nothing) says so."""
+
+    batch: ImportBatch
+    created: str
+    unchanged: str
+    notes: str
+    options: str
+    reimport: bool
+
+    @classmethod
+    def of(cls, batch: ImportBatch) -> ImportHistoryRow:
+        counts = batch.counts or {}
+        created = {k: v for k, v in counts.items() if k not in NOT_CREATED}
+        unchanged = counts.get("unchanged") if isinstance(counts.get("unchanged"), dict) else {}
+        merged = counts.get("merged") if isinstance(counts.get("merged"), dict) else {}
+        notes = []
+        if _counted(merged):
+            notes.append(f"merged into earlier prompts: {_counted(merged)}")
+        clusters = counts.get("near_duplicate_clusters")
+        if clusters:
+            notes.append(f"{clusters} near-duplicate cluster{pluralize(clusters)}")
+        options = [
+            ON_DUPLICATE_WORDS.get(str(v), f"on duplicate: {v}")
+            if k == "on_duplicate"
+            else f"{k.replace('_', ' ')}: {v}"
+            for k, v in (batch.options or {}).items()
+        ]
+        done = batch.status == ImportBatch.Status.DONE
+        return cls(
+            batch=batch,
+            created=_counted(created) or ("0 new" if done else ""),
+            unchanged=_counted(unchanged),
+            notes="; ".join(notes),
+            options="; ".join(options),
+            reimport=done and not _counted(created),
+        )
+
+
+# Keys of ImportBatch.counts that are not rows the import created.
+NOT_CREATED = frozenset({"unchanged", "merged", "near_duplicate_clusters"})
 
 
 @login_required
@@ -149,7 +225,12 @@ def import_job(request: HttpRequest, slug: str, batch_id: int) -> HttpResponse:
     response = render(
         request,
         template,
-        {"project": project, "batch": batch, "job": import_job_summary(batch)},
+        {
+            "project": project,
+            "batch": batch,
+            "job": import_job_summary(batch),
+            "row": ImportHistoryRow.of(batch),
+        },
     )
     response["Cache-Control"] = "no-store"
     return response

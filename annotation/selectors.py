@@ -50,6 +50,10 @@ class HomeRow:
     def can_manage(self) -> bool:
         return self.role in access.MANAGE
 
+    @property
+    def can_read_results(self) -> bool:
+        return self.role in access.READ_RESULTS
+
 
 def home_projects(*, user: AbstractBaseUser) -> list[HomeRow]:
     """The user's projects with their role in each (staff see every project as lead), and
@@ -253,6 +257,15 @@ class DomainRow:
     def gap(self) -> float:
         """Share of judgments minus target, in percentage points."""
         return round(100.0 * (self.done_share - self.target_share), 1)
+
+    # The completion table shows shares in one unit, percent, and the gap in points.
+    @property
+    def target_percent(self) -> float:
+        return round(100.0 * self.target_share, 1)
+
+    @property
+    def done_percent(self) -> float:
+        return round(100.0 * self.done_share, 1)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import quality_views, views
 
 app_name = "annotation"
 
@@ -11,4 +11,10 @@ urlpatterns = [
     path("p/<slug:slug>/leases/<int:lease_id>/skip/", views.skip, name="skip"),
     path("p/<slug:slug>/guidelines/", views.guidelines, name="guidelines"),
     path("p/<slug:slug>/lead/", views.project_lead, name="project_lead"),
+    path("p/<slug:slug>/lead/gold/", quality_views.gold_mark_view, name="gold_mark"),
+    path(
+        "p/<slug:slug>/lead/annotators/<int:annotator_id>/<str:action>/",
+        quality_views.annotator_action,
+        name="annotator_action",
+    ),
 ]

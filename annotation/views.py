@@ -9,13 +9,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import access, selectors
+from . import access, quality_selectors, selectors
 from .errors import DomainError
 from .health import broker_status, database_status, side_effect_status
 from .markdown import render_markdown
 from .models import Annotator, Assignment, Project
 from .services.assignments import (
     SKIP_REASONS,
+    AnnotatorPaused,
     assignment_claim_next,
     assignment_current,
     assignment_skip,
@@ -57,6 +58,7 @@ def _render_task(
     status: int = 200,
     selected: dict | None = None,
     notice: str = "",
+    paused: str = "",
 ) -> HttpResponse:
     """The task page for ``lease`` (or "nothing available"): the whole page, or only the task
     partial for an HTMX request, which swaps it in place."""
@@ -74,6 +76,7 @@ def _render_task(
         "flags": FLAGS,
         "error": error,
         "notice": notice,
+        "paused": paused,
     }
     template = f"{TASK_TEMPLATE}#task" if request.htmx else TASK_TEMPLATE
     response = render(request, template, context, status=status)
@@ -86,8 +89,18 @@ def _render_task(
 def annotate(request: HttpRequest, slug: str) -> HttpResponse:
     """The annotator's current task, or the next one (a reload returns the same lease)."""
     project, annotator = access.project_get_for_annotator(request.user, slug)
-    lease = assignment_claim_next(project=project, annotator=annotator)
-    return _render_task(request, project, annotator, lease)
+    return _render_next(request, project, annotator)
+
+
+def _render_next(
+    request: HttpRequest, project: Project, annotator: Annotator, notice: str = ""
+) -> HttpResponse:
+    """The next task, or the page saying the lead paused this annotator."""
+    try:
+        lease = assignment_claim_next(project=project, annotator=annotator)
+    except AnnotatorPaused as exc:
+        return _render_task(request, project, annotator, None, notice=notice, paused=str(exc))
+    return _render_task(request, project, annotator, lease, notice=notice)
 
 
 def _error(
@@ -119,8 +132,7 @@ def _after_write(
     if not request.htmx:
         messages.success(request, notice)
         return redirect("annotation:annotate", slug=project.slug)
-    lease = assignment_claim_next(project=project, annotator=annotator)
-    return _render_task(request, project, annotator, lease, notice=notice)
+    return _render_next(request, project, annotator, notice)
 
 
 @login_required
@@ -199,6 +211,9 @@ def project_lead(request: HttpRequest, slug: str) -> HttpResponse:
     """The lead's view of a project: progress by domain, people at work, leases, pace."""
     project = access.project_get_for(request.user, slug, roles=access.MANAGE)
     overview = selectors.lead_overview(project=project)
-    return render(
-        request, "annotation/project_lead.html", {"project": project, "overview": overview}
-    )
+    context = {
+        "project": project,
+        "overview": overview,
+        "annotators": quality_selectors.annotator_controls(project=project),
+    }
+    return render(request, "annotation/project_lead.html", context)

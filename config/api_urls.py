@@ -55,6 +55,16 @@ urlpatterns = [
         scoring_api.ScoringRunDetailApi.as_view(),
         name="scoring_run_detail",
     ),
+    path(
+        "projects/<slug:slug>/leaderboard/",
+        scoring_api.LeaderboardApi.as_view(),
+        name="leaderboard",
+    ),
+    path(
+        "projects/<slug:slug>/scorers/<slug:name>/metaeval/",
+        scoring_api.ScorerMetaevalApi.as_view(),
+        name="scorer_metaeval",
+    ),
     # exports: releases and their files
     path(
         "projects/<slug:slug>/releases/", exports_api.ReleaseListApi.as_view(), name="release_list"

@@ -32,7 +32,13 @@ from scoring.selectors import runs_for_project
 
 from . import selectors
 from .models import Release
-from .services.build import ALL_FILES, release_enqueue, release_path, release_request
+from .services.build import (
+    ALL_FILES,
+    SCORES_FILES,
+    release_enqueue,
+    release_path,
+    release_request,
+)
 
 CONTENT_TYPES = {
     ".jsonl": "application/x-ndjson",
@@ -63,14 +69,19 @@ class ReleaseOutputSerializer(serializers.ModelSerializer):
     label = serializers.CharField(read_only=True)
     url = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
+    scorers = serializers.DictField(
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="The scorers the release carries: {scorer name: pinned scoring run id}.",
+    )
 
     class Meta:
         model = Release
         ref_name = "Release"
         fields = [
             "id", "project", "label", "version", "status", "run", "seed", "test_fraction",
-            "holdout_domains", "counts", "files", "error", "url", "created_at", "finished_at",
-            "duration_ms",
+            "holdout_domains", "scorers", "counts", "files", "error", "url", "created_at",
+            "finished_at", "duration_ms",
         ]  # fmt: skip
 
     def get_url(self, obj: Release) -> str:
@@ -160,6 +171,15 @@ class ReleaseCreateApi(APIView):
             child=serializers.CharField(), required=False, default=list
         )
         test_fraction = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+        scorers = serializers.ListField(
+            child=serializers.CharField(max_length=100),
+            required=False,
+            default=list,
+            max_length=50,
+            help_text="Scorer names: the release carries their scores (scores.parquet) and "
+            "meta-evaluations (metaeval.json). Each needs a finished scoring run over the "
+            "project's responses; its latest is pinned now. Default: none.",
+        )
 
         class Meta:
             ref_name = "ReleaseRequest"
@@ -213,7 +233,9 @@ class ReleaseFileDownloadApi(APIView):
             ),
             304: OpenApiResponse(description="Not modified: the ETag matched If-None-Match."),
         },
-        parameters=[OpenApiParameter("name", str, OpenApiParameter.PATH, enum=list(ALL_FILES))],
+        parameters=[
+            OpenApiParameter("name", str, OpenApiParameter.PATH, enum=[*ALL_FILES, *SCORES_FILES])
+        ],
     )
     def get(self, request: Request, slug: str, ref: str, name: str) -> HttpResponse:
         project = _project_for_results(request, slug)

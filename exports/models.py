@@ -31,6 +31,9 @@ class Release(models.Model):
     seed = models.BigIntegerField()
     test_fraction = models.FloatField()
     holdout_domains = models.JSONField(default=list, blank=True)
+    # {scorer name: scoring run id}, pinned at request time (each scorer's latest finished
+    # run then), so a rebuild writes the same scores.parquet and metaeval.json.
+    scorers = models.JSONField(default=dict, blank=True)
     # Relative to settings.EXPORT_DIR, e.g. "demo/v3".
     directory = models.CharField(max_length=500, blank=True)
     # {file name: {"sha256": ..., "bytes": ..., "rows": ...}} for every file, manifest included.

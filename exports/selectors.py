@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterator
 
 import numpy as np
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 
-from annotation.models import LikertJudgment, PairwiseJudgment, Prompt
-from scoring.models import AggregationRun, ResponseScore
+from annotation.models import LikertJudgment, PairwiseJudgment
+from scoring.models import AggregationRun, ResponseScore, Scorer, ScorerScore, ScoringRun
 
 from .models import Release
 
@@ -50,18 +50,6 @@ def _scored(run: AggregationRun) -> QuerySet[ResponseScore]:
     """The run's responses with a final score: the rows of responses.jsonl. Judged responses
     without one (below both quorums) are counted in the run's exclusions, not released."""
     return ResponseScore.objects.filter(run=run, final__isnull=False)
-
-
-def run_prompts(*, run: AggregationRun) -> Iterator[tuple[int, str, int | None]]:
-    """(prompt id, domain name, near-duplicate cluster) of every prompt with a scored
-    response in the run."""
-    scored = _scored(run).values("response__prompt_id")
-    return (
-        Prompt.objects.filter(pk__in=scored)
-        .order_by("id")
-        .values_list("id", "domain__name", "near_dup_cluster")
-        .iterator(chunk_size=CHUNK)
-    )
 
 
 def run_score_count(*, run: AggregationRun) -> int:
@@ -160,6 +148,51 @@ def run_pairwise_judgments(*, run: AggregationRun) -> Iterator[tuple]:
         .iterator(chunk_size=CHUNK)
     )
     return _only(rows, ids)
+
+
+def scoring_run_for_release(*, run: AggregationRun, scorer: Scorer) -> ScoringRun | None:
+    """The scorer's latest finished scoring run that a release of ``run`` can carry: one over
+    the whole project, or one over a published release of the same aggregation run (the
+    same responses)."""
+    same_responses = Release.objects.filter(
+        project_id=run.project_id, run=run, status=Release.Status.READY
+    ).values("version")
+    return (
+        ScoringRun.objects.filter(
+            project_id=run.project_id, scorer=scorer, status=ScoringRun.Status.DONE
+        )
+        .filter(Q(release_version__isnull=True) | Q(release_version__in=same_responses))
+        .order_by(F("finished_at").desc(nulls_last=True), "-id")
+        .first()
+    )
+
+
+def scorers_releasable(*, project, run: AggregationRun | None) -> list[str]:
+    """Names of the scorers the project may use that have a finished scoring run a release
+    of ``run`` can carry, sorted (the releases page offers these)."""
+    if run is None:
+        return []
+    same_responses = Release.objects.filter(
+        project_id=project.pk, run=run, status=Release.Status.READY
+    ).values("version")
+    return sorted(
+        set(
+            ScoringRun.objects.filter(project=project, status=ScoringRun.Status.DONE)
+            .filter(Q(scorer__project__isnull=True) | Q(scorer__project=project))
+            .filter(Q(release_version__isnull=True) | Q(release_version__in=same_responses))
+            .values_list("scorer__name", flat=True)
+        )
+    )
+
+
+def release_scorer_scores(*, run: AggregationRun, scoring_run_id: int) -> list[tuple]:
+    """(response external id, prompt id, score) of the scoring run's scores of the responses
+    the release of ``run`` carries (those with a final score)."""
+    return list(
+        ScorerScore.objects.filter(
+            run_id=scoring_run_id, response_id__in=_scored(run).values("response_id")
+        ).values_list("response__external_id", "response__prompt_id", "score")
+    )
 
 
 def releases_for_project(*, project, status: str | None = None) -> QuerySet[Release]:

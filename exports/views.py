@@ -41,13 +41,15 @@ def _context(request: HttpRequest, project, *, limit: int | None = None) -> dict
         "runs": runs[:20],
         "latest_run": runs.first(),
         "domains": project.domains.order_by("name"),
+        "scorers": selectors.scorers_releasable(project=project, run=runs.first()),
     }
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_releases(request: HttpRequest, slug: str) -> HttpResponse:
-    """Every release of the project; leads can request a new one (run, seed, holdout)."""
+    """Every release of the project; leads can request a new one (run, seed, holdout,
+    scorers)."""
     if request.method == "POST":
         project = access.project_get_for(request.user, slug, roles=access.MANAGE)
         _request_release(request, project)
@@ -91,6 +93,7 @@ def _request_release(request: HttpRequest, project) -> None:
             run=run,
             seed=_whole_number(seed) if seed.strip() else None,
             holdout_domains=request.POST.getlist("holdout_domains"),
+            scorers=request.POST.getlist("scorers"),
         )
     except ValueError:
         messages.error(request, "Seed and run must be whole numbers.")
@@ -104,10 +107,9 @@ def _request_release(request: HttpRequest, project) -> None:
     if not release_enqueue(release=release):
         messages.error(request, release.error)
         return
-    messages.success(
-        request,
-        f"Release requested from run {release.run_id}; it gets its version when the build completes.",
-    )
+    # The table below says where the build is (a release has its version once it is ready);
+    # the message only records the request, which stays true whatever the worker does next.
+    messages.success(request, f"Release #{release.pk} requested from run {release.run_id}.")
 
 
 class _TokenCreateForm(forms.Form):

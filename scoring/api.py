@@ -1,6 +1,9 @@
 """The scoring app's REST endpoints under /api/v1/ (DESIGN 6.5 and 7.3): aggregation runs,
 scorers and scoring runs.
 
+The leaderboard and each scorer's meta-evaluation figures (scoring/leaderboard.py) are for
+leads and researchers too.
+
 Access goes through annotation.access: outsiders get 404, members whose role does not allow
 the operation 403, anonymous callers 401. Runs, scorers and scoring runs are for leads and
 researchers; triggering an aggregation run and starting a scoring run are for leads.
@@ -13,7 +16,7 @@ import logging
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,7 +26,9 @@ from annotation import access
 from annotation.side_effects import task_enqueue_safely
 
 from . import selectors, tasks
+from .leaderboard import leaderboard, leaderboard_row
 from .models import AggregationRun, Scorer, ScoringRun
+from .probe_runs import probe_run_requeue, probes_wanted
 from .scoring_runs import (
     scorer_check_queueable,
     scorer_for_project,
@@ -171,6 +176,8 @@ class ScoringRunListApi(generics.ListAPIView):
             release_version=given.validated_data.get("release"),
             trigger=ScoringRun.Trigger.API,
         )
+        if run.status == ScoringRun.Status.DONE and probes_wanted(run):
+            probe_run_requeue(run)  # a run made before probes existed, or failed probes
         if run.status != ScoringRun.Status.DONE:
             try:
                 scoring_run_enqueue(run)
@@ -198,3 +205,95 @@ class ScoringRunDetailApi(generics.RetrieveAPIView):
         if run is None:
             raise Http404("No such scoring run.")
         return run
+
+
+class _FiguresField(serializers.JSONField):
+    """A figures document (layout: scoring/metaevaluations.py)."""
+
+
+class LeaderboardRowSerializer(serializers.Serializer):
+    scorer = serializers.CharField(source="scorer.name")
+    kind = serializers.CharField(source="scorer.kind")
+    state = serializers.CharField(
+        help_text="ready, no_run, queued, running, failed, "
+        "no_aggregation, pending or metaeval_failed"
+    )
+    detail = serializers.CharField(source="state_text")
+    scoring_run = serializers.IntegerField(source="finished.pk", allow_null=True, default=None)
+    latest_run = ScoringRunOutputSerializer(source="run", allow_null=True)
+    pairs = serializers.CharField(source="headline.pairs", allow_null=True, default=None)
+    headline = _FiguresField(
+        help_text="accuracy, acc_eq, tau_prompt, ece, prefers_longer, "
+        "humans_prefer_longer, probe_sensitivity: each an Estimate"
+    )
+
+    class Meta:
+        ref_name = "LeaderboardRow"
+
+
+class LeaderboardApi(generics.GenericAPIView):
+    """The scorer leaderboard (DESIGN 6.5): per scorer the project may use, its latest
+    finished scoring run measured against the project's latest finished aggregation run,
+    sorted by ``?sort=`` (accuracy, acc_eq, tau, ece, length, probes: best first; a leading
+    "-" reverses), with the human noise ceiling. Scorers without figures say why (``state``)
+    and come last."""
+
+    serializer_class = LeaderboardRowSerializer
+
+    class OutputSerializer(serializers.Serializer):
+        count = serializers.IntegerField()
+        next = serializers.URLField(allow_null=True)
+        previous = serializers.URLField(allow_null=True)
+        sort = serializers.CharField()
+        aggregation_run = serializers.IntegerField(allow_null=True)
+        noise_ceiling = _FiguresField(allow_null=True)
+        results = LeaderboardRowSerializer(many=True)
+
+        class Meta:
+            ref_name = "Leaderboard"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("sort", str, description="a column, '-' to reverse")],
+        responses=OutputSerializer,
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        project = access.project_get_for(request.user, slug, roles=access.READ_RESULTS)
+        board = leaderboard(project, sort=request.query_params.get("sort"))
+        page = self.paginate_queryset(board.rows)
+        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        response.data["sort"] = board.sort
+        response.data["aggregation_run"] = (
+            board.aggregation_run.pk if board.aggregation_run else None
+        )
+        response.data["noise_ceiling"] = board.ceiling.figures if board.ceiling else None
+        return response
+
+
+class ScorerMetaevalApi(APIView):
+    """Every figure of one scorer's latest meta-evaluation (its latest finished scoring run
+    against the project's latest finished aggregation run). 404 with the reason when there
+    is none yet."""
+
+    class OutputSerializer(serializers.Serializer):
+        scorer = serializers.CharField(source="scoring_run.scorer.name")
+        scoring_run = serializers.IntegerField(source="scoring_run_id")
+        aggregation_run = serializers.IntegerField(source="aggregation_run_id")
+        status = serializers.CharField()
+        figures = _FiguresField()
+        config = serializers.JSONField()
+        counts = serializers.JSONField()
+        code_version = serializers.CharField()
+        error = serializers.CharField()
+        duration_ms = serializers.IntegerField(allow_null=True)
+        updated_at = serializers.DateTimeField()
+
+        class Meta:
+            ref_name = "MetaEvaluation"
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, slug: str, name: str) -> Response:
+        project = access.project_get_for(request.user, slug, roles=access.READ_RESULTS)
+        _, row = leaderboard_row(project, name)
+        if row.metaeval is None:
+            raise Http404(f"No meta-evaluation of '{name}' yet: {row.state_text}")
+        return Response(self.OutputSerializer(row.metaeval).data)

@@ -1,13 +1,16 @@
 """The demo's scorers (`make dev`): the three built-in metrics, shared by every project,
-each run once over the demo project in this process (no worker, no model, no download)."""
+each run once over the demo project in this process (no worker, no model, no download),
+then measured against the demo's humans, so the leaderboard shows real figures."""
 
 from __future__ import annotations
 
 from annotation.models import Project
 
-from .models import Scorer, ScoringRun
+from .metaevaluations import humans_read, metaeval_compute
+from .models import AggregationRun, Scorer, ScoringRun
 from .scorers import scorer_apply
 from .scoring_runs import scoring_run_chunk, scoring_run_start
+from .services import aggregation_run_create
 
 BUILTIN_SCORERS = [
     {
@@ -43,4 +46,10 @@ def demo_scoring_seed(*, project: Project) -> list[ScoringRun]:
             scoring_run_chunk(run_id=run.pk, index=index)
         run.refresh_from_db()
         runs.append(run)
+    aggregation = aggregation_run_create(
+        project=project, trigger=AggregationRun.Trigger.COMMAND, reuse_identical=True
+    )
+    humans = humans_read(aggregation)
+    for run in runs:
+        metaeval_compute(scoring_run=run, aggregation_run=aggregation, humans=humans)
     return runs

@@ -24,6 +24,7 @@ from django.utils import timezone
 from annotation.errors import DomainError, Problem, ValidationProblems
 from annotation.models import Project, Response
 
+from .metaevaluations import metaeval_after_scoring_run
 from .models import Scorer, ScorerScore, ScorerVerdict, ScoringRun
 from .services import code_version
 
@@ -186,6 +187,8 @@ def scores_import(*, project: Project, scorer: Scorer, lines: Iterable[str]) -> 
             device="external",
             started_at=now,
             finished_at=now,
+            # Probes need the scorer to score new texts; imported scores cannot (DESIGN 6.4).
+            probe_status=ScoringRun.ProbeStatus.NOT_APPLICABLE,
         )
         ScorerScore.objects.bulk_create(
             [ScorerScore(run=run, response_id=pk, score=s) for pk, s in scores.items()],
@@ -198,4 +201,5 @@ def scores_import(*, project: Project, scorer: Scorer, lines: Iterable[str]) -> 
             ],
             batch_size=2000,
         )
+        transaction.on_commit(lambda: metaeval_after_scoring_run(run))
     return ImportedScores(run, True, len(scores), len(verdicts))

@@ -210,6 +210,13 @@ class ScoringRun(models.Model):
         API = "api", "API"
         IMPORT = "import", "import_scores"
 
+    class ProbeStatus(models.TextChoices):
+        PENDING = "pending", "Waiting for the run's scores"
+        RUNNING = "running", "Scoring perturbed responses"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        NOT_APPLICABLE = "n/a", "Not applicable (imported scores or verdicts)"
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="scoring_runs")
     scorer = models.ForeignKey(Scorer, on_delete=models.PROTECT, related_name="runs")
     scorer_revision = models.CharField(max_length=64, blank=True)
@@ -230,6 +237,12 @@ class ScoringRun(models.Model):
     # import_scores: sha256 of the imported file (a re-import of it changes nothing).
     input_fingerprint = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
+    # Spurious-feature probes (DESIGN 6.4), scored after the run's chunks by a probe chunk.
+    probe_status = models.CharField(
+        max_length=16, choices=ProbeStatus.choices, default=ProbeStatus.PENDING
+    )
+    probe_sample = models.PositiveIntegerField(default=200)  # responses perturbed per probe
+    probe_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -282,3 +295,93 @@ class ScorerVerdict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.response_a_id} vs {self.response_b_id}: {self.choice}"
+
+
+class ProbeScore(models.Model):
+    """A scorer's score of one perturbed response (DESIGN 6.4), stored apart from real ones.
+
+    The perturbed text is never stored, shown to annotators or released: it is rebuilt from
+    the response, the probe name and the run's seed (``scoring.core.probes``) when needed.
+    """
+
+    class Probe(models.TextChoices):
+        PAD = "pad", "pad: filler restating the prompt, about +50% length"
+        MARKDOWN = "markdown", "markdown: the same sentences as a list under a heading"
+        FLATTERY = "flattery", "flattery: a confident, flattering opening"
+        TRUNCATE = "truncate", "truncate: the second half dropped"
+
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="probe_scores")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="+")
+    probe = models.CharField(max_length=16, choices=Probe.choices)
+    score = models.FloatField()
+    tokens = models.PositiveIntegerField(default=0)
+    truncated = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "response", "probe"], name="one_probe_score_per_run"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.probe} of {self.response_id} in scoring run {self.run_id}: {self.score}"
+
+
+class MetaEvaluation(models.Model):
+    """One scoring run measured against one aggregation run's humans (DESIGN 6.3).
+
+    ``figures`` holds every figure with its CI (the document ``manage.py metaeval --json``
+    prints; its layout is described in ``scoring.metaeval``). Computed on the `aggregate`
+    queue when either side finishes; recomputing the same pair replaces the record in
+    place, so a redelivered task changes nothing.
+    """
+
+    class Status(models.TextChoices):
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="metaevaluations")
+    scoring_run = models.ForeignKey(
+        ScoringRun, on_delete=models.CASCADE, related_name="metaevaluations"
+    )
+    aggregation_run = models.ForeignKey(
+        AggregationRun, on_delete=models.CASCADE, related_name="metaevaluations"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DONE)
+    figures = models.JSONField(default=dict)
+    config = models.JSONField(default=dict)  # seed, resamples, sides, epsilon, temperature
+    counts = models.JSONField(default=dict)  # pairs used and left out, and why
+    code_version = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scoring_run", "aggregation_run"], name="one_metaeval_per_run_pair"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"Meta-evaluation of scoring run {self.scoring_run_id} on run {self.aggregation_run_id}"
+        )
+
+
+class NoiseCeiling(models.Model):
+    """The human noise ceiling of one aggregation run (DESIGN 6.3), the leaderboard's
+    reference row: it depends on the humans only, so it is computed once per run."""
+
+    aggregation_run = models.OneToOneField(
+        AggregationRun, on_delete=models.CASCADE, primary_key=True, related_name="noise_ceiling"
+    )
+    figures = models.JSONField(default=dict)
+    code_version = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Noise ceiling of run {self.aggregation_run_id}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from typing import Any
 
 from django.apps import apps
@@ -23,7 +24,9 @@ from annotation.errors import ConflictError, DomainError
 from annotation.models import Project, Response
 
 from .backends import BackendError, Item, backend_load
+from .metaevaluations import metaeval_after_scoring_run
 from .models import ResponseScore, Scorer, ScorerScore, ScoringRun
+from .probe_runs import probe_run_enqueue
 from .scorers import MODEL_BACKENDS, scorer_spec
 from .services import code_version
 
@@ -121,6 +124,7 @@ def scoring_run_start(
         if not ids:
             run.status = ScoringRun.Status.DONE
             run.finished_at = timezone.now()
+            run.probe_status = ScoringRun.ProbeStatus.NOT_APPLICABLE  # nothing to perturb
         run.save()
     return run, "new"
 
@@ -162,8 +166,16 @@ def _pending_items(run: ScoringRun, first: int, last: int) -> list[tuple[int, It
     return [(pk, Item(prompt, text)) for pk, prompt, text in rows]
 
 
+def _run_finished(run: ScoringRun) -> None:
+    """After the commit that finished a run: queue its probe chunk (DESIGN 6.4) and its
+    meta-evaluation, which is computed once more when the probes land."""
+    probe_run_enqueue(run)
+    metaeval_after_scoring_run(run)
+
+
 def _commit(run: ScoringRun, rows: list[ScorerScore], seconds: float) -> ScoringRun:
-    """Store one chunk's scores and the run's counters, in one transaction."""
+    """Store one chunk's scores and the run's counters, in one transaction. The commit that
+    finishes the run queues its probes and meta-evaluation."""
     with transaction.atomic():
         ScorerScore.objects.bulk_create(rows, ignore_conflicts=True)
         run = ScoringRun.objects.select_for_update().get(pk=run.pk)
@@ -190,6 +202,7 @@ def _commit(run: ScoringRun, rows: list[ScorerScore], seconds: float) -> Scoring
             run.finished_at = now
             run.total = run.scored  # responses deleted meanwhile are no longer counted
             fields += ["status", "finished_at", "total"]
+            transaction.on_commit(partial(_run_finished, run))
         run.save(update_fields=fields)
     return run
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from django.db.models import (
     F,
     FloatField,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -24,10 +26,21 @@ from django.db.models import (
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 
-from annotation.models import Annotator, Domain, LikertJudgment, PairwiseJudgment, Project, Response
+from annotation.models import (
+    Annotator,
+    AnnotatorExclusion,
+    Domain,
+    GoldItem,
+    LikertJudgment,
+    PairwiseJudgment,
+    Project,
+    Prompt,
+    Response,
+)
 
 from .core.aggregate import A_WINS, B_WINS, TIE, AggregationInput, CriterionSpec
-from .models import AggregationRun
+from .core.probes import PROBES
+from .models import AggregationRun, ProbeScore, ResponseScore, ScorerScore, ScoringRun
 
 
 def run_latest(project: Project) -> AggregationRun | None:
@@ -85,8 +98,11 @@ def projects_with_unaggregated_judgments(*, last_run_before: datetime) -> list[i
             likert_cutoff=Coalesce(of_latest("config__judgment_cutoff__likert_max_id"), 0),
             pairwise_cutoff=Coalesce(of_latest("config__judgment_cutoff__pairwise_max_id"), 0),
             # What a finished run read (a failed run has no counts: its ids alone decide).
-            likert_read=of_latest("counts__likert_judgments"),
-            pairwise_read=of_latest("counts__pairwise_judgments"),
+            # Left-out judgments (gold, excluded annotators) were seen too.
+            likert_read=of_latest("counts__likert_judgments")
+            + Coalesce(of_latest("counts__likert_judgments_left_out"), 0),
+            pairwise_read=of_latest("counts__pairwise_judgments")
+            + Coalesce(of_latest("counts__pairwise_judgments_left_out"), 0),
         )
         .filter(Q(last_run_at__isnull=True) | Q(last_run_at__lt=last_run_before))
         .filter(
@@ -145,15 +161,75 @@ def _one_snapshot():
         yield
 
 
+# Public name for a service that reads several selectors in one snapshot.
+aggregation_snapshot = _one_snapshot
+
+
+def _counted(project: Project, prompt_path: str) -> tuple[Exists, Exists]:
+    """(is on a gold prompt, is by an excluded annotator) for a judgment queryset: what a
+    run leaves out besides the gold answers themselves (DESIGN 4.5)."""
+    return (
+        Exists(GoldItem.objects.filter(prompt_id=OuterRef(prompt_path))),
+        Exists(
+            AnnotatorExclusion.objects.filter(
+                project=project, annotator_id=OuterRef("annotator_id")
+            )
+        ),
+    )
+
+
+def aggregation_left_out(project: Project) -> dict:
+    """What a run leaves out, counted: judgments on gold prompts and gold answers, and the
+    judgments of each excluded annotator (who stay listed with 0 when they have none). Also
+    the highest left-out ids, so the catch-up job does not take them for unread work. Call
+    in the same snapshot as ``aggregation_input`` (``aggregation_snapshot``)."""
+    out: dict = {"gold": {}, "max_id": {}}
+    excluded: dict[int, dict[str, int]] = {
+        a: {"likert": 0, "pairwise": 0}
+        for a in AnnotatorExclusion.objects.filter(project=project)
+        .order_by("annotator_id")
+        .values_list("annotator_id", flat=True)
+    }
+    for kind, model, project_path, prompt_path in (
+        ("likert", LikertJudgment, "response__project", "response__prompt_id"),
+        ("pairwise", PairwiseJudgment, "prompt__project", "prompt_id"),
+    ):
+        on_gold, by_excluded = _counted(project, prompt_path)
+        mine = model.objects.filter(**{project_path: project}).annotate(
+            on_gold=on_gold, by_excluded=by_excluded
+        )
+        gold = Q(gold=True) | Q(on_gold=True)
+        out["gold"][kind] = mine.filter(gold).count()
+        for annotator_id, n in (
+            mine.filter(by_excluded=True)
+            .exclude(gold)
+            .values_list("annotator_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            excluded[annotator_id][kind] = n
+        out["max_id"][kind] = (
+            mine.filter(gold | Q(by_excluded=True)).aggregate(m=Max("id"))["m"] or 0
+        )
+    labels = annotator_labels(list(excluded))
+    out["excluded_annotators"] = [
+        {"annotator_id": a, "annotator": labels.get(a, str(a)), **n} for a, n in excluded.items()
+    ]
+    return out
+
+
 def _aggregation_input(project: Project, *, n_resamples: int) -> AggregationInput:
     criteria = criteria_specs(project)
+    likert_gold, likert_excluded = _counted(project, "response__prompt_id")
+    pair_gold, pair_excluded = _counted(project, "prompt_id")
     rating_columns = {
         f"c{i}": Cast(KT(f"ratings__{c.key}"), FloatField()) for i, c in enumerate(criteria)
     }
     # The id column rides along as float64: exact for ids below 2**53.
     likert = _array(
         list(
-            LikertJudgment.objects.filter(response__project=project)
+            LikertJudgment.objects.filter(response__project=project, gold=False)
+            .filter(~likert_gold, ~likert_excluded)
             .annotate(**rating_columns)
             .order_by("response_id", "annotator_id")
             .values_list("id", "response_id", "annotator_id", *rating_columns)
@@ -172,7 +248,8 @@ def _aggregation_input(project: Project, *, n_resamples: int) -> AggregationInpu
     )
     pairwise = _array(
         list(
-            PairwiseJudgment.objects.filter(prompt__project=project)
+            PairwiseJudgment.objects.filter(prompt__project=project, gold=False)
+            .filter(~pair_gold, ~pair_excluded)
             .annotate(outcome=outcome)
             .order_by("response_a_id", "response_b_id", "annotator_id")
             .values_list("id", "response_a_id", "response_b_id", "annotator_id", "outcome")
@@ -184,6 +261,7 @@ def _aggregation_input(project: Project, *, n_resamples: int) -> AggregationInpu
     responses = _array(
         list(
             Response.objects.filter(project=project)
+            .filter(~Exists(GoldItem.objects.filter(prompt_id=OuterRef("prompt_id"))))
             .order_by("id")
             .values_list("id", "prompt_id", "prompt__domain_id")
         ),
@@ -208,6 +286,7 @@ def _aggregation_input(project: Project, *, n_resamples: int) -> AggregationInpu
         likert_ids=likert[:, 0].astype(np.int64),
         pairwise_ids=pairwise[:, 0],
         blend_alpha=project.blend_alpha,
+        pairwise_method=project.pairwise_method,
         seed=project.seed,
         tie_tolerance=project.tie_tolerance,
         n_resamples=n_resamples,
@@ -351,3 +430,45 @@ def run_panel(run: AggregationRun) -> dict:
         "n_disputes": len(run.disputes),
         "exclusions": [e for e in run.exclusions if e["count"]],
     }
+
+
+def probe_arrays(run: ScoringRun) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+    """The inputs of ``core.probes.probe_effects`` for a run: the original scores of its
+    sampled responses (ascending response id) and, per probe, the perturbed scores aligned
+    to them (NaN where a score is missing). None unless the run's probes are done. Two
+    queries."""
+    if run.probe_status != ScoringRun.ProbeStatus.DONE:
+        return None
+    rows = list(ProbeScore.objects.filter(run=run).values_list("response_id", "probe", "score"))
+    response_ids = np.array([r[0] for r in rows], dtype=np.int64)
+    probes = np.array([r[1] for r in rows], dtype=object)
+    values = np.array([r[2] for r in rows], dtype=np.float64)
+    ids = np.unique(response_ids)
+    at = np.searchsorted(ids, response_ids)
+    perturbed = {}
+    for probe in PROBES:
+        perturbed[probe] = np.full(ids.size, np.nan)
+        perturbed[probe][at[probes == probe]] = values[probes == probe]
+    original = np.full(ids.size, np.nan)
+    scored = np.array(
+        ScorerScore.objects.filter(run=run, response_id__in=ids.tolist()).values_list(
+            "response_id", "score"
+        ),
+        dtype=np.float64,
+    ).reshape(-1, 2)
+    original[np.searchsorted(ids, scored[:, 0].astype(np.int64))] = scored[:, 1]
+    return original, perturbed
+
+
+def run_prompts(*, run: AggregationRun) -> Iterator[tuple[int, str, int | None]]:
+    """(prompt id, domain name, near-duplicate cluster) of every prompt with a scored
+    response in the run: the input of a release's split (``scoring.core.splits``)."""
+    scored = ResponseScore.objects.filter(run=run, final__isnull=False).values(
+        "response__prompt_id"
+    )
+    return (
+        Prompt.objects.filter(pk__in=scored)
+        .order_by("id")
+        .values_list("id", "domain__name", "near_dup_cluster")
+        .iterator(chunk_size=2000)
+    )

@@ -41,12 +41,15 @@ def code_version() -> str:
     return f"{settings.TRENCHCOAT_VERSION}+core.{digest.hexdigest()[:12]}"
 
 
-def _config_snapshot(project: Project, inp: core_aggregate.AggregationInput) -> dict:
+def _config_snapshot(
+    project: Project, inp: core_aggregate.AggregationInput, left_out: dict
+) -> dict:
     return {
         "project": {"id": project.pk, "slug": project.slug, "name": project.name},
         "likert_quorum": project.likert_quorum,
         "pairwise_quorum": project.pairwise_quorum,
         "blend_alpha": project.blend_alpha,
+        "pairwise_method": project.pairwise_method,
         "agreement_target": project.agreement_target,
         "seed": project.seed,
         "tie_tolerance": project.tie_tolerance,
@@ -67,10 +70,29 @@ def _config_snapshot(project: Project, inp: core_aggregate.AggregationInput) -> 
         "cohen_min_shared": inp.min_shared,
         # The highest ids read. Not a cut-off for releases: a lower id can commit after a
         # higher one; the run's likert_ids / pairwise_ids say exactly what was read.
+        # Left-out judgments count as seen, so new gold answers alone start no catch-up run.
         "judgment_cutoff": {
-            "likert_max_id": int(inp.likert_ids.max(initial=0)),
-            "pairwise_max_id": int(inp.pairwise_ids.max(initial=0)),
+            "likert_max_id": max(int(inp.likert_ids.max(initial=0)), left_out["max_id"]["likert"]),
+            "pairwise_max_id": max(
+                int(inp.pairwise_ids.max(initial=0)), left_out["max_id"]["pairwise"]
+            ),
         },
+        # DESIGN 4.5: annotators a lead excluded (reversible), with the judgments left out.
+        "excluded_annotators": left_out["excluded_annotators"],
+    }
+
+
+def _left_out_counts(left_out: dict) -> dict:
+    """The run's counts of judgments not aggregated: gold (answers to gold items and
+    anything else on a gold prompt) and by excluded annotators."""
+    excluded = left_out["excluded_annotators"]
+    return {
+        "gold_judgments_left_out": sum(left_out["gold"].values()),
+        "excluded_judgments_left_out": sum(a["likert"] + a["pairwise"] for a in excluded),
+        "likert_judgments_left_out": left_out["gold"]["likert"]
+        + sum(a["likert"] for a in excluded),
+        "pairwise_judgments_left_out": left_out["gold"]["pairwise"]
+        + sum(a["pairwise"] for a in excluded),
     }
 
 
@@ -114,8 +136,10 @@ def aggregation_run_create(
     if trigger not in AggregationRun.Trigger.values:
         raise ValueError(f"unknown trigger {trigger!r}; use one of {AggregationRun.Trigger.values}")
     started = time.perf_counter()
-    inp = selectors.aggregation_input(project, n_resamples=n_resamples)
-    config = _config_snapshot(project, inp)
+    with selectors.aggregation_snapshot():
+        inp = selectors.aggregation_input(project, n_resamples=n_resamples)
+        left_out = selectors.aggregation_left_out(project)
+    config = _config_snapshot(project, inp, left_out)
     fingerprint = input_fingerprint(inp, config)
     if reuse_identical:
         latest = selectors.run_latest(project)
@@ -139,7 +163,7 @@ def aggregation_run_create(
         with transaction.atomic():
             _scores_create(run, inp, result)
             run.status = AggregationRun.Status.DONE
-            run.counts = result.counts
+            run.counts = {**result.counts, **_left_out_counts(left_out)}
             run.exclusions = result.exclusions
             run.agreement = result.agreement
             run.disputes = result.disputes
@@ -165,7 +189,15 @@ def aggregation_run_create(
         run.duration_ms = int((time.perf_counter() - started) * 1000)
         run.save(update_fields=["status", "error", "finished_at", "duration_ms"])
         raise
+    _metaeval_on_commit(run)
     return run
+
+
+def _metaeval_on_commit(run: AggregationRun) -> None:
+    """Every scorer is measured against a new run once it is committed (DESIGN 6.3)."""
+    from .metaevaluations import metaeval_after_aggregation_run
+
+    transaction.on_commit(lambda: metaeval_after_aggregation_run(run))
 
 
 SCORE_COLUMNS = (

@@ -59,3 +59,35 @@ def scorer_chunk(run_id: int, index: int) -> dict:
     from .scoring_runs import scoring_run_chunk
 
     return scoring_run_chunk(run_id=run_id, index=index)
+
+
+@shared_task(
+    name="scoring.tasks.scorer_probe_chunk",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def scorer_probe_chunk(run_id: int) -> dict:
+    """Score the spurious-feature probes of a finished scoring run (the `scoring` queue, the
+    run's backend). Idempotent: a redelivered chunk scores only what is not stored yet."""
+    from .probe_runs import probe_run_chunk
+
+    return probe_run_chunk(run_id=run_id)
+
+
+@shared_task(
+    name="scoring.tasks.aggregation_metaeval",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def aggregation_metaeval(scoring_run_id: int | None, aggregation_run_id: int | None) -> dict:
+    """Meta-evaluate (the `aggregate` queue): one finished scoring run against the project's
+    latest finished aggregation run, or every scorer's latest finished scoring run against
+    one aggregation run that just finished. Idempotent: the record of a (scoring run,
+    aggregation run) pair is replaced in place."""
+    from .metaevaluations import metaeval_task
+
+    return metaeval_task(scoring_run_id=scoring_run_id, aggregation_run_id=aggregation_run_id)

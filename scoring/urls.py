@@ -9,11 +9,13 @@ urlpatterns = [
     path("p/<slug:slug>/panel/", views.project_panel, name="project_panel"),
     path("p/<slug:slug>/runs/", views.project_run_trigger, name="project_run_trigger"),
     path("p/<slug:slug>/scorers/", views.project_scorers, name="project_scorers"),
+    # Starting a run is under scoring-runs/, so that every scorer name has its page.
     path(
-        "p/<slug:slug>/scorers/start/",
+        "p/<slug:slug>/scoring-runs/start/",
         views.project_scoring_run_start,
         name="project_scoring_run_start",
     ),
+    path("p/<slug:slug>/scorers/<slug:name>/", views.project_scorer, name="project_scorer"),
     path(
         "p/<slug:slug>/scoring-runs/<int:run_id>/",
         views.project_scoring_run,

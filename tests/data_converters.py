@@ -135,6 +135,34 @@ def pandalm_files(tmp_path: Path) -> tuple[Path, Path]:
     )
 
 
+PANDALM_JUDGES = {
+    # scorer name: (file, field); verdicts "1" / "2" / "0" (PandaLM-7B) or "Tie" / "garbage".
+    "gpt-3-5-turbo": ("gpt-3.5-turbo-testset-v1.json", "gpt_result"),
+    "pandalm-7b": ("pandalm-7b-testset-v1.json", "pandalm_result"),
+}
+# The authors' compute_metrics.py maps "Tie" and "garbage" (no parseable verdict) to the tie
+# class (../shared/data/pandalm/SOURCE.md).
+PANDALM_VERDICT = {"1": "a", "2": "b", "0": "tie", "Tie": "tie", "garbage": "tie"}
+
+
+def pandalm_verdict_rows(judge: str, mapping: dict[str, str] = PANDALM_VERDICT) -> list[dict]:
+    """A PandaLM judge's verdicts as import_scores lines (pairwise), one per record whose
+    verdict ``mapping`` knows (records it does not know are left out)."""
+    file, key = PANDALM_JUDGES[judge]
+    records = json.loads(shared_data("pandalm", file).read_text())
+    return [
+        {
+            "kind": "pairwise",
+            "prompt_id": f"pandalm-{r['idx']}",
+            "response_a": f"pandalm-{r['idx']}-1",
+            "response_b": f"pandalm-{r['idx']}-2",
+            "choice": mapping[str(r[key])],
+        }
+        for r in records
+        if str(r[key]) in mapping
+    ]
+
+
 def _text(value) -> str:
     """PandaLM stores a few outputs as JSON null or true; keep them as the text they were."""
     if value is None:

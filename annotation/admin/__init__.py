@@ -8,7 +8,7 @@ autocomplete, filters) is scoped the same way (``scoping``). Criteria and domain
 validated exactly like ``project_apply`` (weights and shares sum to 1).
 """
 
-from . import items, judgments, projects, tokens  # noqa: F401  (registers the admins)
+from . import items, judgments, projects, quality, tokens  # noqa: F401  (registers the admins)
 from .scoping import LeadScopedAdmin, is_staff, lead_project_ids_of, led_project_ids
 
 __all__ = ["LeadScopedAdmin", "is_staff", "lead_project_ids_of", "led_project_ids"]

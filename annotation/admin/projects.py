@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -10,7 +12,8 @@ from django.forms.models import BaseInlineFormSet
 
 from ..models import Criterion, Domain, Membership, Project
 from ..services.projects import criteria_problems, domain_problems
-from .scoping import PROJECT_FILTER, AccountField, LeadScopedAdmin, is_staff
+from .quality import pause_members, resume_members
+from .scoping import PROJECT_FILTER, AccountField, LeadScopedAdmin, LeadScopedInline, is_staff
 
 
 class _WholeSetFormSet(BaseInlineFormSet):
@@ -43,24 +46,124 @@ class DomainFormSet(_WholeSetFormSet):
     fields_checked = ("name", "target_share")
 
 
-class CriterionInline(admin.TabularInline):
+POINT_LINE = re.compile(r"^\s*([+-]?\d+)\s*:\s*(.*?)\s*$")
+POINT_LABEL_MAX = 100
+POINT_LABELS_HELP = (
+    'One line per scale point you want to name, as value: label, e.g. "1: Poor" and '
+    '"5: Excellent". Points without a line show their number only.'
+)
+
+
+def point_labels_text(labels: dict) -> str:
+    """The stored labels ({"1": "Poor"}) as the form shows them, one "1: Poor" per line."""
+
+    def value(key: str) -> tuple[int, str]:
+        return (int(key), key) if str(key).lstrip("+-").isdigit() else (0, str(key))
+
+    return "\n".join(f"{k}: {labels[k]}" for k in sorted(labels, key=value))
+
+
+def point_labels_parse(text: str, scale_min: int, scale_max: int) -> tuple[dict, list[str]]:
+    """Lines of "value: label" -> ({"value": "label"}, problems), each problem naming its
+    line and the fix. Blank lines are skipped."""
+    labels: dict[str, str] = {}
+    problems: list[str] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        match = POINT_LINE.match(raw)
+        if match is None:
+            problems.append(
+                f"Line {number} ({raw.strip()[:40]!r}): write the point's value, a colon and "
+                'its label, e.g. "1: Poor".'
+            )
+            continue
+        point, label = int(match[1]), match[2]
+        if not scale_min <= point <= scale_max:
+            problems.append(
+                f"Line {number}: {point} is not on the scale {scale_min}..{scale_max}; "
+                f"use a value from {scale_min} to {scale_max}."
+            )
+        elif not label:
+            problems.append(
+                f"Line {number}: point {point} has no label; write one after the colon."
+            )
+        elif len(label) > POINT_LABEL_MAX:
+            problems.append(
+                f"Line {number}: the label is {len(label)} characters; keep it to "
+                f"{POINT_LABEL_MAX} (it shows under the scale point)."
+            )
+        elif str(point) in labels:
+            problems.append(
+                f"Line {number}: point {point} is named twice; keep one line per point."
+            )
+        else:
+            labels[str(point)] = label
+    return labels, problems
+
+
+class CriterionForm(forms.ModelForm):
+    """A criterion, with its point labels typed one "1: Poor" per line (stored as the same
+    JSON object that project_apply writes: {"1": "Poor"})."""
+
+    point_labels = forms.CharField(
+        required=False,
+        label="Point labels",
+        help_text=POINT_LABELS_HELP,
+        widget=forms.Textarea(attrs={"rows": 5, "cols": 32}),
+    )
+
+    class Meta:
+        model = Criterion
+        fields = (
+            "position",
+            "key",
+            "label",
+            "description",
+            "scale_min",
+            "scale_max",
+            "level",
+            "weight",
+            "point_labels",
+        )
+        widgets = {"description": forms.Textarea(attrs={"rows": 3, "cols": 48})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = self.instance.point_labels if self.instance.pk else {}
+        self.initial["point_labels"] = point_labels_text(stored or {})
+
+    def clean(self):
+        cleaned = super().clean()
+        text = cleaned.get("point_labels") or ""
+        lo, hi = cleaned.get("scale_min"), cleaned.get("scale_max")
+        if lo is None or hi is None:
+            return cleaned  # the scale's own error is shown; labels are checked once it is fixed
+        labels, problems = point_labels_parse(text, lo, hi)
+        if problems:
+            self.add_error("point_labels", problems)
+        else:
+            cleaned["point_labels"] = labels
+        return cleaned
+
+
+class CriterionInline(LeadScopedInline, admin.StackedInline):
+    """Stacked, not tabular: nine columns with two text boxes made the project page
+    2,555 px wide; stacked rows fit a laptop and a phone."""
+
     model = Criterion
+    form = CriterionForm
     formset = CriterionFormSet
     extra = 0
     fields = (
-        "position",
-        "key",
-        "label",
+        ("key", "label", "position"),
         "description",
-        "scale_min",
-        "scale_max",
-        "level",
-        "weight",
+        ("scale_min", "scale_max", "level", "weight"),
         "point_labels",
     )
 
 
-class DomainInline(admin.TabularInline):
+class DomainInline(LeadScopedInline, admin.TabularInline):
     model = Domain
     formset = DomainFormSet
     extra = 0
@@ -109,8 +212,9 @@ def _for_request(form_class: type[MembershipForm], request) -> type[MembershipFo
     return type(form_class.__name__, (form_class,), {"staff_request": is_staff(request)})
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(LeadScopedInline, admin.TabularInline):
     model = Membership
+    lead_can_delete = True  # as on the memberships page
     form = MembershipForm
     fields = ("account", "role")
     extra = 0
@@ -143,13 +247,22 @@ class ProjectAdmin(LeadScopedAdmin):
         (None, {"fields": ("name", "slug", "status", "guidelines")}),
         (
             "Quorum and task mix",
-            {"fields": ("likert_quorum", "pairwise_quorum", "pairwise_weight", "lease_seconds")},
+            {
+                "fields": (
+                    "likert_quorum",
+                    "pairwise_quorum",
+                    "pairwise_weight",
+                    "lease_seconds",
+                    "gold_rate",
+                )
+            },
         ),
         (
             "Aggregation and releases",
             {
                 "fields": (
                     "blend_alpha",
+                    "pairwise_method",
                     "agreement_target",
                     "tie_tolerance",
                     "test_fraction",
@@ -172,10 +285,11 @@ class MembershipAdmin(LeadScopedAdmin):
     form = MembershipForm
     fields = ("account", "project", "role")
     lead_can_delete = True
-    list_display = ("user", "project", "role", "created_at")
+    list_display = ("user", "project", "role", "paused_at", "created_at")
     list_filter = ("role", PROJECT_FILTER)
     search_fields = ("user__username", "user__email", "project__slug")
     list_select_related = ("user", "project")
+    actions = [pause_members, resume_members]
 
     def get_form(self, request, obj=None, **kwargs):
         kwargs["form"] = _for_request(self.form, request)

@@ -92,6 +92,45 @@ class LeadScopedAdmin(admin.ModelAdmin):
         return model._default_manager.none()
 
 
+class LeadScopedInline(admin.options.InlineModelAdmin):
+    """Rows shown inline on a project's page (criteria, domains, members).
+
+    The page's own admin already limits the projects a lead can open to those they lead;
+    the permissions here look at the project itself (``obj``), so an inline never opens on
+    another project, and the rows are filtered by project as well. Django's default inline
+    permissions ask for model permissions that a lead (not staff) never has, which hid
+    every inline from them.
+    """
+
+    lead_can_delete = False
+
+    def get_queryset(self, request) -> QuerySet:
+        qs = super().get_queryset(request)
+        if is_staff(request):
+            return qs
+        return qs.filter(project__in=led_project_ids(request))
+
+    def _leads(self, request, obj) -> bool:
+        if is_staff(request):
+            return True
+        led = led_project_ids(request)
+        if obj is None:
+            return bool(led)
+        return isinstance(obj, Project) and obj.pk in led
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._leads(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._leads(request, obj)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self._leads(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._leads(request, obj) and (is_staff(request) or self.lead_can_delete)
+
+
 class AccountField(forms.CharField):
     """An account typed by exact username or email, never picked from a list of accounts."""
 

@@ -2,10 +2,13 @@ from .assignments import Assignment, DomainProgress, Task, TaskSync
 from .items import Prompt, Response
 from .judgments import Annotator, ImportBatch, JudgmentSource, LikertJudgment, PairwiseJudgment
 from .projects import DEFAULT_CRITERIA, WEIGHT_TOLERANCE, Criterion, Domain, Membership, Project
+from .quality import AnnotatorExclusion, GoldItem
 from .side_effects import SideEffectFailure
 from .tokens import ApiToken
 
 __all__ = [
+    "AnnotatorExclusion",
+    "GoldItem",
     "ApiToken",
     "Assignment",
     "DomainProgress",

@@ -114,6 +114,9 @@ class Assignment(models.Model):
     # records the sides exactly as shown.
     flipped = models.BooleanField(default=False)
     skip_reason = models.CharField(max_length=32, blank=True)
+    # A gold lease (DESIGN 4.5): given outside the quorum, so it never moves the task's
+    # counters, on claim, release or submission alike.
+    gold = models.BooleanField(default=False, db_default=False)
     skip_note = models.TextField(blank=True)
 
     class Meta:

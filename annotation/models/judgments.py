@@ -95,6 +95,7 @@ class ImportBatch(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name_plural = "import batches"
 
     def __str__(self) -> str:
         return f"{self.kind} import {self.filename} ({self.created_at:%Y-%m-%d})"
@@ -128,6 +129,8 @@ class LikertJudgment(models.Model):
     # Arrived after its lease expired and the quorum was met meanwhile. Kept: human work is
     # never thrown away, and aggregation may use it.
     over_quorum = models.BooleanField(default=False)
+    # An answer to a gold item: counts toward nothing, scores the annotator's gold accuracy.
+    gold = models.BooleanField(default=False, db_default=False)
     import_batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL)
     # The lease it was given under; null for imported judgments.
     assignment = models.OneToOneField(
@@ -180,6 +183,8 @@ class PairwiseJudgment(models.Model):
         max_length=16, choices=JudgmentSource.choices, default=JudgmentSource.ANNOTATED
     )
     over_quorum = models.BooleanField(default=False)
+    # An answer to a gold item: counts toward nothing, scores the annotator's gold accuracy.
+    gold = models.BooleanField(default=False, db_default=False)
     import_batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL)
     assignment = models.OneToOneField(
         "annotation.Assignment",

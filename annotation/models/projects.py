@@ -63,7 +63,14 @@ class Project(models.Model):
     blend_alpha = models.FloatField(
         default=0.6,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text="final = alpha * criterion_score + (1 - alpha) * borda.",
+        help_text="final = alpha * criterion_score + (1 - alpha) * pairwise score.",
+    )
+    pairwise_method = models.CharField(
+        max_length=16,
+        choices=[("borda", "Borda"), ("bradley_terry", "Bradley-Terry")],
+        default="borda",
+        help_text="The pairwise score in the blend: Borda (share of head-to-head wins) or "
+        "Bradley-Terry (fitted chance of beating the prompt's other responses).",
     )
     agreement_target = models.FloatField(
         default=0.6, validators=[MinValueValidator(-1.0), MaxValueValidator(1.0)]
@@ -75,6 +82,11 @@ class Project(models.Model):
         default=0.2, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )
     seed = models.BigIntegerField(default=0)
+    gold_rate = models.FloatField(
+        default=0.05,
+        validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
+        help_text="Share of an annotator's tasks drawn from the gold items (0 to 0.5).",
+    )
     tie_tolerance = models.FloatField(default=1e-6, validators=[MinValueValidator(0.0)])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -162,6 +174,8 @@ class Membership(models.Model):
     )
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
+    # Set while a lead has paused this member: no new leases (work in flight is still taken).
+    paused_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -12,6 +12,10 @@ assignment -> prompt -> task -> domain progress; row locks are FOR NO KEY UPDATE
 foreign-key checks of concurrent inserts do not wait for; and the domain progress counter is
 each transaction's last write, so whoever holds it only has COMMIT left to do. A claimer
 never waits while it holds candidate rows: SKIP LOCKED passes over rows others hold.
+
+Gold items (DESIGN 4.5) sit beside all this: the normal claim passes over every task of a
+gold prompt, and a gold lease (``Assignment.gold``, drawn at the project's ``gold_rate``)
+holds no quorum slot, so its claim, release and submission move no counter.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from ..errors import ConflictError, DomainError
-from ..models import Annotator, Assignment, DomainProgress, Project, Task
+from ..models import Annotator, Assignment, DomainProgress, GoldItem, Membership, Project, Task
 from .tasks import tasks_sync_if_stale
 
 State = Assignment.State
@@ -45,6 +49,16 @@ class LeaseNotFound(DomainError):
 
 class NotYourLease(DomainError):
     status_code = 403
+
+
+class AnnotatorPaused(DomainError):
+    status_code = 403
+
+
+PAUSED_MESSAGE = (
+    "You are paused by the project lead: no new tasks for now. Judgments you already "
+    "started are still saved. Ask the project lead when you can continue."
+)
 
 
 def annotator_for_user(*, user: AbstractBaseUser) -> Annotator:
@@ -85,6 +99,10 @@ def _release(assignment: Assignment, *, state: str, now: datetime, **fields) -> 
         )
         if changed != 1:
             return False
+        if assignment.gold:  # a gold lease never held a quorum slot
+            assignment.state = state
+            assignment.finished_at = now
+            return True
         Task.objects.filter(pk=assignment.task_id).update(
             active_count=F("active_count") - 1, filled=F("filled") - 1
         )
@@ -187,6 +205,7 @@ WITH candidate AS (
     SELECT t.id, t.filled FROM annotation_task t
     WHERE t.domain_id = %(domain)s AND t.kind = %(kind)s AND t.unlocked
       AND t.filled < t.quorum AND t.done_count < %(base)s
+      AND NOT EXISTS (SELECT 1 FROM annotation_golditem g WHERE g.prompt_id = t.prompt_id)
       AND NOT EXISTS (
         SELECT 1 FROM annotation_assignment a
         WHERE a.task_id = t.id AND a.annotator_id = %(annotator)s)
@@ -309,6 +328,7 @@ def _claim_in(
             done_count__lt=base,
         )
         .filter(~Exists(Assignment.objects.filter(task_id=OuterRef("pk"), annotator=annotator)))
+        .filter(~Exists(GoldItem.objects.filter(prompt_id=OuterRef("prompt_id"))))
         .order_by("-filled", "id")
         .values_list("id", "filled")[:CANDIDATE_WINDOW]
     )
@@ -366,8 +386,19 @@ def assignment_claim_next(
         _release(latest, state=State.EXPIRED, now=now)
     if project.status != Project.Status.ACTIVE:
         return None
+    if annotator_is_paused(project=project, annotator=annotator):
+        raise AnnotatorPaused(PAUSED_MESSAGE)
     _expire_due_now_and_then(project, now)
     tasks_sync_if_stale(project=project)
+    if _gold_drawn(project, annotator, latest):
+        try:
+            lease = _claim_gold(project=project, annotator=annotator, latest=latest, now=now)
+        except IntegrityError:  # a concurrent claim of the same annotator won
+            lease = Assignment.objects.filter(
+                annotator=annotator, project=project, state=State.ACTIVE
+            ).first()
+        if lease is not None:
+            return lease
     rng = rng or _rng_for(project, annotator, latest)
     domains = _domain_order(project, rng)
     attempts = [(domain_id, kind) for kind in _kind_order(project, rng) for domain_id in domains]
@@ -414,6 +445,66 @@ def assignment_claim_next(
             return lease
         _recently_empty[(project.pk, domain_id, kind)] = clock + _EMPTY_FOR_SECONDS
     return None
+
+
+def annotator_is_paused(*, project: Project, annotator: Annotator) -> bool:
+    """Whether a lead paused this annotator's membership (imported raters never claim)."""
+    if annotator.user_id is None:
+        return False
+    return Membership.objects.filter(
+        project=project, user_id=annotator.user_id, paused_at__isnull=False
+    ).exists()
+
+
+def _gold_rng(project: Project, annotator: Annotator, latest: Assignment | None) -> random.Random:
+    # Its own stream, apart from the task sampler's, so mixing gold in leaves the sampler's
+    # draws (and everything seeded on them) as they were. Deterministic per (seed, annotator).
+    return random.Random(f"gold:{project.seed}:{annotator.pk}:{latest.pk if latest else 0}")
+
+
+def _gold_drawn(project: Project, annotator: Annotator, latest: Assignment | None) -> bool:
+    """This claim is a gold one with probability ``project.gold_rate`` (DESIGN 4.5)."""
+    if project.gold_rate <= 0:
+        return False
+    return _gold_rng(project, annotator, latest).random() < project.gold_rate
+
+
+# Gold items one claim picks from at random (by id, among those the annotator has not had).
+GOLD_WINDOW = 32
+
+
+def _claim_gold(
+    *, project: Project, annotator: Annotator, latest: Assignment | None, now: datetime
+) -> Assignment | None:
+    """A lease on a gold task the annotator never had, or None when none is left.
+
+    Outside the quorum: no task or domain counter moves, so no lock is needed; the unique
+    (annotator, task) constraint shows each gold item to an annotator at most once, and the
+    one-active-lease constraint refuses a concurrent second claim (the caller's except).
+    """
+    candidates = list(
+        GoldItem.objects.filter(project=project)
+        .filter(
+            ~Exists(Assignment.objects.filter(task_id=OuterRef("task_id"), annotator=annotator))
+        )
+        .order_by("id")
+        .values_list("task_id", "kind")[:GOLD_WINDOW]
+    )
+    if not candidates:
+        return None
+    rng = random.Random(f"gold-pick:{project.seed}:{annotator.pk}:{latest.pk if latest else 0}")
+    task_id, kind = rng.choice(candidates)
+    with transaction.atomic():
+        return Assignment.objects.create(
+            project=project,
+            task_id=task_id,
+            annotator=annotator,
+            state=State.ACTIVE,
+            leased_at=now,
+            expires_at=now + timedelta(seconds=project.lease_seconds),
+            flipped=kind == GoldItem.Kind.PAIRWISE and rng.random() < 0.5,
+            gold=True,
+        )
 
 
 def assignment_skip(

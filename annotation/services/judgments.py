@@ -7,6 +7,8 @@
   judgment counts. One whose slot was released takes a free slot if there is one, and is
   otherwise stored with ``over_quorum`` (human work is never thrown away).
 - Nothing is written when the values, the lease or the key are wrong.
+- A gold lease's judgment is stored flagged ``gold`` and counts toward nothing.
+- A paused annotator's lease in flight is still accepted (pausing only stops new claims).
 """
 
 from __future__ import annotations
@@ -190,6 +192,15 @@ def _record(
         raise ConflictError("You already submitted a judgment for this task.")
     if lease.state == State.SKIPPED:
         raise ConflictError("You skipped this task; its judgment was not saved.")
+    if lease.gold:
+        # A gold answer: stored and flagged, and it fills no slot (DESIGN 4.5), so no
+        # counter moves, whether the lease expired meanwhile or not.
+        judgment.gold = True
+        lease.state = State.DONE
+        lease.finished_at = now
+        lease.save(update_fields=["state", "finished_at"])
+        judgment.save()
+        return SubmitResult(judgment=judgment, created=True)
     default_mix = project.pairwise_weight is None
     if lease.task.kind == Task.Kind.LIKERT and default_mix:
         # Serializes the prompt's Likert submissions, so whichever completes the prompt's

@@ -31,10 +31,12 @@ PROJECT_FIELDS = (
     "pairwise_quorum",
     "pairwise_weight",
     "blend_alpha",
+    "pairwise_method",
     "agreement_target",
     "lease_seconds",
     "test_fraction",
     "seed",
+    "gold_rate",
     "tie_tolerance",
     "status",
 )

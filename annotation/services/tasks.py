@@ -302,7 +302,7 @@ def tasks_count_judgments(
         .order_by("id")
     )
     likert_done = dict(
-        LikertJudgment.objects.filter(response_id__in=response_ids, over_quorum=False)
+        LikertJudgment.objects.filter(response_id__in=response_ids, over_quorum=False, gold=False)
         .values_list("response_id")
         .annotate(n=Count("id"))
         .order_by()
@@ -310,7 +310,7 @@ def tasks_count_judgments(
     pair_done = {
         (a, b): n
         for a, b, n in PairwiseJudgment.objects.filter(
-            prompt_id__in=pair_prompts, over_quorum=False
+            prompt_id__in=pair_prompts, over_quorum=False, gold=False
         )
         .values_list("response_a_id", "response_b_id")
         .annotate(n=Count("id"))

@@ -4,7 +4,8 @@ Modules: krippendorff (alpha at three levels with bootstrap CIs), kappa (Cohen, 
 scores (normalization, criterion score, Borda, blend, ranking), disputes, consensus
 (leave-one-out agreement), bootstrap (vectorized resampling), results (Estimate),
 probes (spurious-feature perturbations and their effects, DESIGN 6.4), metaeval (a
-package: scorers against the humans, DESIGN 6.3).
+package: scorers against the humans, DESIGN 6.3), bradley_terry (strengths per prompt and
+an Arena-style model ranking with bootstrap CIs).
 """
 
 from .results import Estimate, undefined

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import consensus, disputes, kappa, krippendorff, scores
+from . import bradley_terry, consensus, disputes, kappa, krippendorff, scores
 from .bootstrap import N_RESAMPLES
 from .results import Estimate
 
@@ -21,6 +21,11 @@ A_WINS, B_WINS, TIE = 0, 1, 2
 OUTCOMES = ("a", "b", "tie")
 
 STREAM_LIKERT, STREAM_PAIRWISE_ALPHA, STREAM_FLEISS, STREAM_DOMAIN = 0, 1, 2, 1000
+
+# The pairwise score in the blend (a project setting): Borda, or the Bradley-Terry
+# probability of beating the prompt's other responses (bradley_terry.per_prompt).
+BORDA, BRADLEY_TERRY = "borda", "bradley_terry"
+PAIRWISE_METHODS = (BORDA, BRADLEY_TERRY)
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class AggregationInput:
     likert_quorum: int = 5
     pairwise_quorum: int = 3
     blend_alpha: float = 0.6
+    pairwise_method: str = BORDA
     seed: int = 0
     tie_tolerance: float = 1e-6
     n_resamples: int = N_RESAMPLES
@@ -202,8 +208,31 @@ def aggregate(inp: AggregationInput) -> AggregationResult:
     )
     n_pairwise, wins = raw.n_judgments, raw.wins
 
+    # --- Bradley-Terry, when the project blends it instead of Borda ---------------------
+    pairwise_score, bt_undefined, bt_counts = b.borda, np.zeros(n_resp, dtype=bool), {}
+    if inp.pairwise_method == BRADLEY_TERRY:
+        fit = bradley_terry.per_prompt(
+            inp.response_prompts,
+            pair_a_idx[in_borda],
+            pair_b_idx[in_borda],
+            tallies[in_borda, A_WINS],
+            tallies[in_borda, B_WINS],
+            tallies[in_borda, TIE],
+        )
+        pairwise_score = fit.win_probability
+        bt_undefined = ~np.isnan(b.borda) & np.isnan(fit.win_probability)
+        bt_counts = {
+            "prompts_bradley_terry": fit.prompts_fitted,
+            "prompts_bradley_terry_undefined": fit.prompts_undefined,
+            "bradley_terry_prior": fit.prior,
+        }
+    elif inp.pairwise_method != BORDA:
+        raise ValueError(
+            f"unknown pairwise_method {inp.pairwise_method!r}; use one of {PAIRWISE_METHODS}"
+        )
+
     # --- Final scores and ranking --------------------------------------------------------
-    final, source = scores.blend(crit_score, b.borda, inp.blend_alpha)
+    final, source = scores.blend(crit_score, pairwise_score, inp.blend_alpha)
     top = int(np.argmax(weights)) if n_crit else 0  # the first of the most-weighted criteria
     tiebreak = means[:, top] if n_crit else np.full(n_resp, np.nan)
     ranking = scores.rank_within_prompt(
@@ -283,6 +312,18 @@ def aggregate(inp: AggregationInput) -> AggregationResult:
             "judged, but neither a criterion score nor a Borda score: not ranked",
         ),
     ]
+    if inp.pairwise_method == BRADLEY_TERRY:
+        exclusions.insert(
+            -1,
+            _exclusion(
+                "bradley_terry_undefined",
+                "responses",
+                bt_undefined,
+                inp.response_ids,
+                "pairs in Borda, but its prompt's pairs do not connect all of the prompt's "
+                "compared responses: no Bradley-Terry score (pairwise_method=bradley_terry)",
+            ),
+        )
     flags: list[list[str]] = []
     for i in range(n_resp):
         f = []
@@ -325,6 +366,7 @@ def aggregate(inp: AggregationInput) -> AggregationResult:
         else {},
         "disputes_likert": int(likert_disputed.sum()),
         "disputes_pairwise": int(pair_disputed.sum()),
+        **bt_counts,
     }
     tie_rule = {
         "order": "final score, descending, within each prompt",

@@ -44,7 +44,9 @@ def test_the_admin_rejects_criterion_weights_not_summing_to_one(client, project)
         "pairwise_quorum": 3,
         "pairwise_weight": "",
         "lease_seconds": 900,
+        "gold_rate": 0.05,
         "blend_alpha": 0.6,
+        "pairwise_method": "borda",
         "agreement_target": 0.6,
         "tie_tolerance": 1e-6,
         "test_fraction": 0.2,
@@ -79,7 +81,7 @@ def test_the_admin_rejects_criterion_weights_not_summing_to_one(client, project)
                 f"criteria-{i}-scale_max": 5,
                 f"criteria-{i}-level": "ordinal",
                 f"criteria-{i}-weight": 0.5 if i == 0 else 0.25,
-                f"criteria-{i}-point_labels": "{}",
+                f"criteria-{i}-point_labels": "",
             }
         )
     response = client.post(f"/admin/annotation/project/{project.pk}/change/", data)

@@ -39,7 +39,7 @@ def test_the_lead_sees_completion_by_domain_against_targets_people_leases_and_pa
     assert response.status_code == 200
     assert '<tr data-domain="code">' in html and '<tr data-domain="chat">' in html
     code_row = html.split('<tr data-domain="code">')[1].split("</tr>")[0]
-    assert ">60%<" in code_row  # the target
+    assert ">60.0%<" in code_row  # the target
     assert "/ 3</td>" in code_row  # tasks at quorum out of 3
     assert "alice" in html.split('data-section="annotators"')[1].split("</section>")[0]
     leases = html.split('data-section="leases"')[1].split("</section>")[0]

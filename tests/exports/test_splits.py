@@ -3,7 +3,7 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exports.services.splits import split_prompts
+from scoring.core.splits import split_prompts
 
 
 def prompts_with_clusters(n, domains=("a", "b"), cluster_every=5):

@@ -500,3 +500,17 @@ def test_calibration_intervals_contain_their_estimates_and_bins_hold_every_pair(
         assert fitted.bin_count.sum() == (~side).sum()
         filled = fitted.bin_count > 0
         assert ((fitted.bin_confidence[filled] >= 0.5) & (fitted.bin_confidence[filled] <= 1)).all()
+
+
+def test_grouped_accuracy_from_one_product_equals_each_groups_own_estimate():
+    rng = np.random.default_rng(7)
+    n = 300
+    prompt = rng.integers(0, 60, n)
+    labels = rng.choice([A, B, TIE], n)
+    pairs, scores = labelled(labels, rng.normal(size=n), prompts=prompt)
+    groups = rng.integers(0, 4, (n, 2))
+    resampler = Resampler.draw(prompt, np.random.default_rng(1), 200)
+    grouped = accuracy_by_group(pairs, scores, groups, rng=resampler)
+    for g, est in grouped.items():
+        alone = pairwise_accuracy(pairs.subset((groups == g).any(axis=1)), scores, rng=resampler)
+        assert est == alone

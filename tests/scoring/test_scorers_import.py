@@ -10,8 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from scoring.models import Scorer, ScorerScore, ScorerVerdict, ScoringRun
-from tests.conftest import shared_data
-from tests.data_converters import pandalm_files
+from tests.data_converters import pandalm_files, pandalm_verdict_rows
 
 from .tiny_rms import project_with_responses
 
@@ -156,7 +155,7 @@ def test_scores_of_a_computing_scorer_are_not_imported(ext, tmp_path):
 
 
 GPT = {"1": "a", "2": "b", "Tie": "tie"}  # "garbage": the judge gave no verdict
-PANDALM = {1: "a", 2: "b", 0: "tie"}
+PANDALM = {"1": "a", "2": "b", "0": "tie"}
 
 
 @pytest.mark.slow
@@ -168,27 +167,13 @@ def test_pandalm_gpt35_and_pandalm7b_verdicts_import_as_two_judges(tmp_path):
     items, _ = pandalm_files(tmp_path)
     items_import(project=project, source=items, on_duplicate="keep")
     expected = {}
-    for name, file, key, mapping in (
-        ("gpt-3.5-turbo", "gpt-3.5-turbo-testset-v1.json", "gpt_result", GPT),
-        ("pandalm-7b", "pandalm-7b-testset-v1.json", "pandalm_result", PANDALM),
-    ):
-        records = json.loads(shared_data("pandalm", file).read_text())
-        rows = [
-            {
-                "kind": "pairwise",
-                "prompt_id": f"pandalm-{r['idx']}",
-                "response_a": f"pandalm-{r['idx']}-1",
-                "response_b": f"pandalm-{r['idx']}-2",
-                "choice": mapping[r[key]],
-            }
-            for r in records
-            if r[key] in mapping
-        ]
+    for name, mapping in (("gpt-3-5-turbo", GPT), ("pandalm-7b", PANDALM)):
+        rows = pandalm_verdict_rows(name, mapping)
         _judge(name)
         result = _import(_jsonl(tmp_path, rows, f"{name}.jsonl"), project="pandalm", scorer=name)
         expected[name] = Counter(row["choice"] for row in rows)
         assert result["verdicts"] == len(rows) and result["scores"] == 0
-    assert expected["gpt-3.5-turbo"] == {"a": 460, "b": 476, "tie": 38}  # 25 "garbage" left out
+    assert expected["gpt-3-5-turbo"] == {"a": 460, "b": 476, "tie": 38}  # 25 "garbage" left out
     assert expected["pandalm-7b"] == {"a": 433, "b": 459, "tie": 107}
     for name, counts in expected.items():
         stored = ScorerVerdict.objects.filter(run__scorer__name=name)

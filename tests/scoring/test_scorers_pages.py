@@ -10,7 +10,7 @@ from scoring.scoring_runs import scoring_run_chunk
 pytestmark = pytest.mark.django_db
 
 PAGE = "/scoring/p/demo/scorers/"
-START = "/scoring/p/demo/scorers/start/"
+START = "/scoring/p/demo/scoring-runs/start/"
 
 
 @pytest.fixture

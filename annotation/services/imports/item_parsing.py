@@ -5,6 +5,7 @@ database."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,10 @@ from .reading import (
 )
 from .result import MAX_PROBLEMS
 
-PROMPT_FIELDS = ("prompt_id", "prompt", "domain", "source", "provenance", "responses")
+PROMPT_FIELDS = ("prompt_id", "prompt", "domain", "source", "provenance", "responses", "gold")
+GOLD_FIELDS = ("response_id", "ratings", "tolerance", "response_b", "choice", "explanation")
+GOLD_CHOICES = ("a", "b", "tie")
+MAX_GOLD_TOLERANCE = 10
 RESPONSE_FIELDS = ("response_id", "text", "origin", "model", "provenance")
 CSV_COLUMNS = (
     "prompt_id",
@@ -59,6 +63,22 @@ class ResponseRow:
 
 
 @dataclass
+class GoldRow:
+    """A gold item of the line's prompt (DESIGN 4.5): expected ``ratings`` of one response
+    (+-``tolerance``), or the expected ``choice`` (a, b or tie) of response_id (a) against
+    ``response_b`` (b). Criteria and scales are checked against the project later."""
+
+    line: int
+    where: str
+    response_id: str
+    response_b: str
+    ratings: dict
+    tolerance: int
+    choice: str
+    explanation: str
+
+
+@dataclass
 class PromptRow:
     line: int
     external_id: str
@@ -68,6 +88,7 @@ class PromptRow:
     provenance: dict
     responses: list[ResponseRow]
     content_hash: str = ""
+    gold: list[GoldRow] = dataclasses.field(default_factory=list)
 
 
 def parse_items(file: ImportFile, problems: list[Problem]) -> list[PromptRow]:
@@ -111,9 +132,120 @@ def parse_prompt(obj: dict, line: int, problems: list[Problem]) -> PromptRow | N
             parsed = parse_response(r, line, f"responses[{i}].", problems)
             if parsed:
                 responses.append(parsed)
+    gold = parse_gold(obj.get("gold"), line, {r.external_id for r in responses}, problems)
     if pid is None or text is None or domain is None:
         return None
-    return PromptRow(line, pid, text, domain, source, provenance, responses)
+    return PromptRow(line, pid, text, domain, source, provenance, responses, gold=gold)
+
+
+def parse_gold(
+    value: Any, line: int, response_ids: set[str], problems: list[Problem]
+) -> list[GoldRow]:
+    """The line's ``gold``: one gold object or a list of them; each names responses of the
+    same line."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    rows = []
+    for i, obj in enumerate(items):
+        where = f"gold[{i}]." if isinstance(value, list) else "gold."
+        if not isinstance(obj, dict):
+            problems.append(
+                Problem(
+                    line, where.rstrip("."), "must be an object with response_id and explanation"
+                )
+            )
+            continue
+        rows.append(_gold_row(obj, line, where, response_ids, problems))
+    return [r for r in rows if r is not None]
+
+
+def _gold_row(
+    obj: dict, line: int, where: str, response_ids: set[str], problems: list[Problem]
+) -> GoldRow | None:
+    before = len(problems)
+    for key in obj:
+        if key not in GOLD_FIELDS:
+            problems.append(
+                Problem(
+                    line,
+                    f"{where}{shorten(key, 40)}",
+                    f"unknown field; allowed: {', '.join(GOLD_FIELDS)}",
+                )
+            )
+    ids = []
+    for name in ("response_id", "response_b"):
+        rid = obj.get(name)
+        if rid is None and name == "response_b":
+            ids.append("")
+            continue
+        if isinstance(rid, int) and not isinstance(rid, bool):
+            rid = str(rid)
+        if not isinstance(rid, str) or rid not in response_ids:
+            problems.append(
+                Problem(
+                    line,
+                    f"{where}{name}",
+                    "must be the response_id of one of this line's responses",
+                )
+            )
+            rid = ""
+        ids.append(rid)
+    explanation = obj.get("explanation")
+    if not isinstance(explanation, str) or not explanation.strip():
+        problems.append(
+            Problem(line, f"{where}explanation", "is required: say why this is the expected answer")
+        )
+        explanation = ""
+    ratings, tolerance, choice_ = {}, 1, ""
+    if "response_b" in obj:
+        choice_ = obj.get("choice")
+        if choice_ not in GOLD_CHOICES:
+            problems.append(
+                Problem(line, f"{where}choice", "must be a, b or tie for a pair (response_b given)")
+            )
+        if ids[0] and ids[0] == ids[1]:
+            problems.append(Problem(line, f"{where}response_b", "must differ from response_id"))
+        if "ratings" in obj or "tolerance" in obj:
+            problems.append(
+                Problem(line, f"{where}ratings", "a pair takes a choice, not ratings or tolerance")
+            )
+    else:
+        ratings = obj.get("ratings")
+        if not isinstance(ratings, dict) or not ratings:
+            problems.append(
+                Problem(
+                    line,
+                    f"{where}ratings",
+                    'must be an object of expected points, e.g. {"usefulness": 4, ...}',
+                )
+            )
+            ratings = {}
+        tolerance = obj.get("tolerance", 1)
+        if (
+            not isinstance(tolerance, int)
+            or isinstance(tolerance, bool)
+            or not 0 <= tolerance <= MAX_GOLD_TOLERANCE
+        ):
+            problems.append(
+                Problem(
+                    line,
+                    f"{where}tolerance",
+                    f"must be a whole number of points from 0 to {MAX_GOLD_TOLERANCE} (default 1)",
+                )
+            )
+            tolerance = 1
+        if "choice" in obj:
+            problems.append(
+                Problem(
+                    line,
+                    f"{where}choice",
+                    "a single response takes ratings; add response_b for a pair",
+                )
+            )
+    if len(problems) > before:
+        return None
+    return GoldRow(line, where, ids[0], ids[1], ratings, tolerance, choice_, explanation.strip())
 
 
 def parse_response(obj: Any, line: int, where: str, problems: list[Problem]) -> ResponseRow | None:

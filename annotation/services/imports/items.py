@@ -11,11 +11,13 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from ...bulk import bulk_insert
-from ...errors import Problem, ValidationProblems
-from ...models import Domain, ImportBatch, Project, Prompt, Response
+from ...errors import DomainError, Problem, ValidationProblems
+from ...models import Domain, GoldItem, ImportBatch, Project, Prompt, Response
 from .. import dedup
+from ..judgments import clean_ratings
+from ..quality import gold_mark
 from ..tasks import tasks_sync
-from .item_parsing import PromptRow, ResponseRow, parse_items
+from .item_parsing import GoldRow, PromptRow, ResponseRow, parse_items
 from .reading import ImportFile, shorten
 from .result import ImportResult, OnDuplicate, Progress, batch_close, batch_open
 
@@ -63,6 +65,7 @@ def items_import(
     on_duplicate: OnDuplicate = "reject",
     progress: Progress | None = None,
     job: ImportBatch | None = None,
+    record_unchanged: bool = False,
 ) -> ImportResult:
     """Import prompts with their responses from JSONL (one prompt per line) or CSV (one
     response per row).
@@ -73,6 +76,8 @@ def items_import(
     Identical responses are kept: two generators may well produce the same text.
     Raises ValidationProblems (nothing written) if any line has a problem, ImportTooLarge if
     the file is over the import limit. ``job`` is the batch row of a background import.
+    With ``record_unchanged`` a file that brings nothing new is still recorded as a batch
+    (the upload page's history shows every upload, re-imports included).
     """
     if on_duplicate not in ("reject", "merge", "keep"):
         raise ValueError(f"on_duplicate must be reject, merge or keep, not {on_duplicate!r}")
@@ -82,6 +87,7 @@ def items_import(
     rows = parse_items(file, problems)
     domains = {d.name: d for d in project.domains.all()}
     _check_file(rows, domains, problems)
+    _check_gold(project, rows, problems)
     if problems:
         raise ValidationProblems(problems, what=file.filename)
     plan = _compare_with_stored(project, rows, on_duplicate, problems)
@@ -90,7 +96,9 @@ def items_import(
 
     result = ImportResult(batch=None, unchanged=plan.unchanged, merged=plan.merged)
     result.created = {"prompts": len(plan.new_prompts), "responses": len(plan.new_responses)}
-    if not plan.new_prompts and not plan.new_responses and job is None:
+    gold = _gold_to_write(project, rows)
+    nothing_new = not plan.new_prompts and not plan.new_responses and not gold
+    if nothing_new and job is None and not record_unchanged:
         return result
     progress.report_writing(result.created)
     with transaction.atomic():
@@ -101,9 +109,11 @@ def items_import(
             sha256=file.sha256,
             user=user,
             job=job,
+            options={"on_duplicate": on_duplicate},
         )
         if plan.new_prompts or plan.new_responses:
             result.near_duplicate_clusters = _write(project, batch, plan, domains, progress)
+        _write_gold(project, gold, user)
         batch_close(
             batch,
             {
@@ -154,6 +164,70 @@ def _check_file(rows: list[PromptRow], domains: dict[str, Domain], problems: lis
                 )
             seen_response.setdefault(r.external_id, r.line)
             r.content_hash = dedup.content_hash(r.text)
+
+
+def _check_gold(project: Project, rows: list[PromptRow], problems: list[Problem]) -> None:
+    """Expected ratings name the project's criteria, each a whole point on its scale."""
+    for row in rows:
+        for gold in row.gold:
+            if not gold.ratings:
+                continue
+            try:
+                gold.ratings = clean_ratings(project, gold.ratings)
+            except DomainError as exc:
+                problems.append(
+                    Problem(
+                        gold.line,
+                        f"{gold.where}ratings",
+                        str(exc).removeprefix("Nothing was saved: "),
+                    )
+                )
+
+
+def _gold_fields(gold: GoldRow) -> tuple:
+    if gold.response_b:
+        return ({}, 0, gold.choice, gold.explanation)
+    return (gold.ratings, gold.tolerance, "", gold.explanation)
+
+
+def _gold_to_write(project: Project, rows: list[PromptRow]) -> list[GoldRow]:
+    """The file's gold items that are new or differ from the stored ones (so re-importing
+    the same file changes nothing)."""
+    wanted = [g for row in rows for g in row.gold]
+    if not wanted:
+        return []
+    stored = {}
+    for item in GoldItem.objects.filter(project=project).select_related("response_a", "response_b"):
+        a, b = item.response_a.external_id, item.response_b.external_id if item.response_b else ""
+        fields = (item.expected_ratings, item.tolerance, item.expected_choice, item.explanation)
+        stored[(a, b)] = fields
+        if b:  # the file may name the pair in either order
+            swapped = {"a": "b", "b": "a"}.get(item.expected_choice, item.expected_choice)
+            stored[(b, a)] = ({}, 0, swapped, item.explanation)
+    return [g for g in wanted if stored.get((g.response_id, g.response_b)) != _gold_fields(g)]
+
+
+def _write_gold(project: Project, gold: list[GoldRow], user) -> None:
+    if not gold:
+        return
+    names = {g.response_id for g in gold} | {g.response_b for g in gold if g.response_b}
+    responses = {
+        r.external_id: r
+        for r in Response.objects.filter(project=project, external_id__in=names).select_related(
+            "prompt"
+        )
+    }
+    for g in gold:
+        gold_mark(
+            project=project,
+            response=responses[g.response_id],
+            response_b=responses[g.response_b] if g.response_b else None,
+            expected_ratings=g.ratings or None,
+            expected_choice=g.choice,
+            tolerance=g.tolerance,
+            explanation=g.explanation,
+            by=user if getattr(user, "is_authenticated", False) else None,
+        )
 
 
 def _compare_with_stored(

@@ -214,7 +214,10 @@ def import_job_summary(batch: ImportBatch) -> dict[str, Any]:
         "created_at": batch.created_at,
         "finished_at": batch.finished_at,
         "error": batch.error,
-        "problems": batch.problems,
+        # By line, as ValidationProblems lists them (jobs recorded before that was so, too).
+        "problems": sorted(
+            batch.problems or [], key=lambda p: (p.get("line") is not None, p.get("line") or 0)
+        ),
         "result": batch.counts if batch.status == ImportBatch.Status.DONE else None,
     }
     return summary

@@ -62,12 +62,24 @@ class PairLine:
     extras: Extras
 
 
+# Fields of a prompts-and-responses line (item_parsing) that no judgment line has.
+ITEM_FIELDS = frozenset({"prompt", "responses"})
+ITEMS_FILE_MESSAGE = (
+    "this looks like an items file (it has prompt/responses); import it as items, "
+    "or give judgment lines with a kind of likert or pairwise"
+)
+
+
 def parse_judgments(
     file: ImportFile, criteria: dict[str, Criterion], problems: list[Problem]
 ) -> list[LikertLine | PairLine]:
     parsed: list[LikertLine | PairLine] = []
     lines = file.decoded_lines(problems)
     for line, obj in json_objects(lines, problems, example='{"kind": "likert", ...}'):
+        if "kind" not in obj and ITEM_FIELDS & obj.keys():
+            # One clear problem, not one "kind" problem per line of an items file.
+            problems.append(Problem(line, "kind", ITEMS_FILE_MESSAGE))
+            break
         judgment = parse_judgment(obj, line, criteria, problems)
         if judgment is not None:
             parsed.append(judgment)
@@ -80,6 +92,9 @@ def parse_judgment(
     obj: dict, line: int, criteria: dict[str, Criterion], problems: list[Problem]
 ) -> LikertLine | PairLine | None:
     kind = obj.get("kind")
+    if kind is None:
+        problems.append(Problem(line, "kind", "missing; give a kind of likert or pairwise"))
+        return None
     if kind not in ("likert", "pairwise"):
         problems.append(Problem(line, "kind", f"{show(kind)} is not 'likert' or 'pairwise'"))
         return None

@@ -71,6 +71,7 @@ def judgments_import(
     user=None,
     progress: Progress | None = None,
     job: ImportBatch | None = None,
+    record_unchanged: bool = False,
 ) -> ImportResult:
     """Import existing judgments (JSONL, DESIGN 4.4) from another tool or a past campaign.
 
@@ -78,6 +79,8 @@ def judgments_import(
     that is already stored with the same content is unchanged; with different content it is a
     problem (judgments are never overwritten). Pairs are stored as shown: response_a on the
     left, response_b on the right. ``job`` is the batch row of a background import.
+    With ``record_unchanged`` a file that brings nothing new is still recorded as a batch
+    (the upload page's history shows every upload, re-imports included).
     """
     progress = Progress.of(progress)
     file = ImportFile(source, filename=filename, progress=progress)
@@ -97,7 +100,7 @@ def judgments_import(
         "pairwise": len(new.pairwise),
         "annotators": 0,
     }
-    if not new.likert and not new.pairwise and job is None:
+    if not new.likert and not new.pairwise and job is None and not record_unchanged:
         return result
     progress.report_writing(result.created)
     with transaction.atomic():

@@ -79,6 +79,7 @@ def batch_open(
     sha256: str,
     user,
     job: ImportBatch | None,
+    options: dict[str, Any] | None = None,
 ) -> ImportBatch:
     """The batch row the import's rows point to, inside the import's transaction.
 
@@ -94,6 +95,7 @@ def batch_open(
             sha256=sha256,
             created_by=user if getattr(user, "is_authenticated", False) else None,
             counts={},
+            options=options or {},
         )
     batch = ImportBatch.objects.select_for_update().get(pk=job.pk)
     if batch.is_finished:

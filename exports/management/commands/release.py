@@ -1,4 +1,5 @@
-"""manage.py release --project SLUG [--seed N] [--holdout-domain NAME ...] [--run ID] [--json]"""
+"""manage.py release --project SLUG [--seed N] [--holdout-domain NAME ...] [--run ID]
+[--scorer NAME ...] [--json]"""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from django.core.management.base import CommandError
 from tqdm import tqdm
 
+from annotation.errors import ValidationProblems
 from annotation.management.base import TrenchcoatCommand
 from exports import selectors
 from exports.services.build import release_build, release_path, release_request
@@ -41,6 +43,15 @@ class Command(TrenchcoatCommand):
         parser.add_argument(
             "--test-fraction", type=float, metavar="F", help="default: the project's (0.2)"
         )
+        parser.add_argument(
+            "--scorer",
+            action="append",
+            default=[],
+            metavar="NAME",
+            dest="scorers",
+            help="carry this scorer's scores (scores.parquet) and meta-evaluation "
+            "(metaeval.json), from its latest finished scoring run (repeatable)",
+        )
 
     def run(self, **options: Any) -> dict[str, Any]:
         project = self.project(options["project"])
@@ -51,13 +62,17 @@ class Command(TrenchcoatCommand):
                 raise CommandError(
                     f"no aggregation run {options['run']} in project '{project.slug}'"
                 )
-        release = release_request(
-            project=project,
-            run=run,
-            seed=options.get("seed"),
-            holdout_domains=options["holdout_domains"],
-            test_fraction=options.get("test_fraction"),
-        )
+        try:
+            release = release_request(
+                project=project,
+                run=run,
+                seed=options.get("seed"),
+                holdout_domains=options["holdout_domains"],
+                test_fraction=options.get("test_fraction"),
+                scorers=options["scorers"],
+            )
+        except ValidationProblems as exc:
+            raise _in_one_line(exc) from None
         total = selectors.run_score_count(run=release.run)
         bar = tqdm(
             total=total,
@@ -82,6 +97,7 @@ class Command(TrenchcoatCommand):
             "run": release.run_id,
             "seed": release.seed,
             "holdout_domains": release.holdout_domains,
+            "scorers": dict(sorted(release.scorers.items())),
             "directory": str(release_path(release)),
             "counts": release.counts,
             "files": {name: meta["sha256"] for name, meta in release.files.items()},
@@ -96,5 +112,20 @@ class Command(TrenchcoatCommand):
             f"in {result['duration_ms'] / 1000:.1f} s"
         )
         self.stdout.write(f"directory: {result['directory']}")
+        if result["scorers"]:
+            pinned = ", ".join(
+                f"{name} (scoring run {pk})" for name, pk in result["scorers"].items()
+            )
+            self.stdout.write(f"scorers: {pinned}")
         for name, sha in result["files"].items():
             self.stdout.write(f"  {sha}  {name}")
+
+
+def _in_one_line(exc: ValidationProblems) -> ValidationProblems:
+    """The same problems, said in one line naming each field: a command fails with one."""
+    one = ValidationProblems(exc.problems, what="release")
+    one.args = (
+        "release rejected, nothing was written: "
+        + "; ".join(f"{p.field}: {p.message}" for p in exc.problems),
+    )
+    return one

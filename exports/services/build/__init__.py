@@ -11,12 +11,14 @@ from .files import ALL_FILES, DATA_FILES, FilesResult, release_files_write
 from .manifest import FORMAT, pseudonymizer
 from .publish import export_root, release_build, release_path, release_verify
 from .request import release_enqueue, release_request
+from .scores import SCORES_FILES
 
 __all__ = [
     "ALL_FILES",
     "DATA_FILES",
     "FORMAT",
     "FilesResult",
+    "SCORES_FILES",
     "export_root",
     "pseudonymizer",
     "release_build",

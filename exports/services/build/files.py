@@ -16,10 +16,11 @@ from typing import Any
 from django.db import connection, transaction
 
 from annotation.models import Domain, Project
+from scoring import selectors as scoring_selectors
+from scoring.core.splits import TEST, TRAIN, split_prompts
 from scoring.models import AggregationRun
 
 from ... import selectors
-from ..splits import TEST, TRAIN, split_prompts
 from ..writers import (
     PREFERENCES_SCHEMA,
     JsonlWriter,
@@ -30,6 +31,12 @@ from ..writers import (
     responses_schema,
 )
 from .manifest import Pseudonym, card_render, json_dumps_pretty, pseudonymizer, release_manifest
+from .scores import (
+    leaderboard_rows,
+    metaeval_document,
+    metaevaluations_ensure,
+    scores_write,
+)
 
 DATA_FILES = (
     "responses.jsonl",
@@ -81,14 +88,20 @@ def release_files_write(
     seed: int,
     test_fraction: float,
     holdout_domains: Iterable[str] = (),
+    scorers: dict[str, int] | None = None,
     progress: Progress | None = None,
 ) -> FilesResult:
-    """Write every release file into ``directory``; returns checksums and counts."""
+    """Write every release file into ``directory``; returns checksums and counts.
+
+    ``scorers`` ({name: pinned scoring run id}) adds scores.jsonl, scores.parquet and
+    metaeval.json (``SCORES_FILES``)."""
     holdout = sorted(set(holdout_domains))
     criteria = list(project.criteria.order_by("position", "id"))
     keys = [c.key for c in criteria]
     run_config = run.config or {}
     tie_tolerance = float(run_config.get("tie_tolerance", project.tie_tolerance))
+    scorers = dict(scorers or {})
+    metaevaluations_ensure(run=run, scorers=scorers)
 
     with transaction.atomic():
         _plan_for_full_scans()
@@ -102,6 +115,7 @@ def release_files_write(
             criteria=criteria,
             keys=keys,
             tie_tolerance=tie_tolerance,
+            scorers=scorers,
             progress=progress,
         )
 
@@ -129,10 +143,11 @@ def _files_write(
     criteria,
     keys,
     tie_tolerance,
+    scorers,
     progress,
 ) -> FilesResult:
     split = split_prompts(
-        selectors.run_prompts(run=run),
+        scoring_selectors.run_prompts(run=run),
         test_fraction=test_fraction,
         seed=seed,
         holdout_domains=holdout,
@@ -203,6 +218,23 @@ def _files_write(
     ):
         files[name] = _file_meta(directory / name, rows)
 
+    scores = leaderboard = None
+    if scorers:
+        per_scorer = scores_write(
+            directory=directory, run=run, scorers=scorers, assignment=assignment
+        )
+        rows = sum(s["rows"] for s in per_scorer.values())
+        counts["scores"] = rows
+        files["scores.jsonl"] = _file_meta(directory / "scores.jsonl", rows)
+        files["scores.parquet"] = _file_meta(directory / "scores.parquet", rows)
+        document = metaeval_document(run=run, scorers=scorers)
+        (directory / "metaeval.json").write_text(
+            json_dumps_pretty(document), encoding="utf-8", newline="\n"
+        )
+        files["metaeval.json"] = _file_meta(directory / "metaeval.json", len(scorers))
+        scores = per_scorer
+        leaderboard = leaderboard_rows(document, per_scorer)
+
     manifest = release_manifest(
         project=project,
         criteria=criteria,
@@ -215,8 +247,11 @@ def _files_write(
         domain_coverage=domain_coverage,
         files=files,
         pseudonym=pseudonym,
+        scores=scores,
     )
-    card = card_render(manifest=manifest, criteria=criteria, project=project)
+    card = card_render(
+        manifest=manifest, criteria=criteria, project=project, leaderboard=leaderboard
+    )
     (directory / "README.md").write_text(card, encoding="utf-8", newline="\n")
     files["README.md"] = _file_meta(directory / "README.md", None)
     manifest["files"] = {name: files[name] for name in sorted(files)}

@@ -47,6 +47,22 @@ def pseudonymizer(
     return pseudonym
 
 
+def run_config_pseudonymized(config: dict, pseudonym: Pseudonym) -> dict:
+    """The run's config with its excluded annotators (database id and name, DESIGN 4.5)
+    named by the release's pseudonyms only."""
+    if not config.get("excluded_annotators"):
+        return config
+    excluded = [
+        {
+            "annotator": pseudonym(a["annotator_id"]),
+            "likert": a["likert"],
+            "pairwise": a["pairwise"],
+        }
+        for a in config["excluded_annotators"]
+    ]
+    return {**config, "excluded_annotators": excluded}
+
+
 def agreement_pseudonymized(agreement: dict, pseudonym: Pseudonym) -> dict:
     """The run's agreement with every annotator id replaced by its pseudonym.
 
@@ -103,8 +119,9 @@ def release_manifest(
     domain_coverage: dict,
     files: dict,
     pseudonym: Pseudonym,
+    scores: dict | None = None,
 ) -> dict[str, Any]:
-    return {
+    manifest = {
         "format": FORMAT,
         "project": {
             "slug": project.slug,
@@ -113,6 +130,7 @@ def release_manifest(
                 "likert_quorum": project.likert_quorum,
                 "pairwise_quorum": project.pairwise_quorum,
                 "blend_alpha": project.blend_alpha,
+                "pairwise_method": project.pairwise_method,
                 "agreement_target": project.agreement_target,
                 "test_fraction": project.test_fraction,
                 "seed": project.seed,
@@ -146,7 +164,7 @@ def release_manifest(
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
             "code_version": run.code_version,
             "input_fingerprint": run.input_fingerprint,
-            "config": run.config,
+            "config": run_config_pseudonymized(run.config or {}, pseudonym),
             "tie_rule": run.tie_rule,
             "counts": run.counts,
             "disputes": len(run.disputes or []),
@@ -186,12 +204,33 @@ def release_manifest(
         "exclusions": exclusions_with_external_ids(run.exclusions, project),
         "files": files,
     }
+    if scores:
+        manifest["scores"] = {
+            "scorers": scores,
+            "included": "scores.parquet: each named scorer's raw score of every released "
+            "response its pinned scoring run scored (response_id as in responses, scorer, "
+            "score, split); metaeval.json: each pinned run's meta-evaluation against this "
+            "release's aggregation run, and the human noise ceiling",
+            "omitted": [
+                "probe scores and perturbed texts (probe figures in metaeval.json are numbers)",
+                "annotator ids and names",
+            ],
+        }
+    return manifest
 
 
-def card_render(*, manifest: dict, criteria: list[Criterion], project: Project) -> str:
-    """The dataset card (README.md) from the manifest."""
+def card_render(
+    *,
+    manifest: dict,
+    criteria: list[Criterion],
+    project: Project,
+    leaderboard: dict | None = None,
+) -> str:
+    """The dataset card (README.md) from the manifest (and, when the release carries
+    scorers, the leaderboard rows from metaeval.json)."""
     return render_to_string(
-        "exports/dataset_card.md", {"m": manifest, "criteria": criteria, "project": project}
+        "exports/dataset_card.md",
+        {"m": manifest, "criteria": criteria, "project": project, "leaderboard": leaderboard},
     )
 
 

@@ -91,6 +91,7 @@ def release_build(*, release: Release, progress: Progress | None = None) -> Rele
             seed=release.seed,
             test_fraction=release.test_fraction,
             holdout_domains=release.holdout_domains,
+            scorers=release.scorers,
             progress=progress,
         )
         _publish(release=release, token=token, tmp=tmp, root=root, result=result, started=started)

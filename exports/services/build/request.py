@@ -10,6 +10,7 @@ from annotation.errors import ConflictError, DomainError, Problem, ValidationPro
 from annotation.models import Domain, Project
 from annotation.side_effects import QUEUE_UNREACHABLE, task_enqueue_safely
 from scoring.models import AggregationRun
+from scoring.scoring_runs import scorer_for_project
 
 from ... import selectors
 from ...models import Release
@@ -26,8 +27,13 @@ def release_request(
     seed: int | None = None,
     holdout_domains: Iterable[str] = (),
     test_fraction: float | None = None,
+    scorers: Iterable[str] = (),
 ) -> Release:
-    """Validate and record a pending release of ``run`` (default: the latest finished run)."""
+    """Validate and record a pending release of ``run`` (default: the latest finished run).
+
+    ``scorers``: names of scorers whose scores and meta-evaluation the release carries; each
+    one's latest finished scoring run is pinned now, so that a rebuild uses the same runs.
+    """
     if run is None:
         run = selectors.run_latest_done(project=project)
         if run is None:
@@ -66,6 +72,8 @@ def release_request(
         problems.append(
             Problem(None, "seed", f"{seed} is out of range; use one from {SEED_MIN} to {SEED_MAX}")
         )
+    pinned, scorer_problems = _scorers_pin(project=project, run=run, names=scorers)
+    problems.extend(scorer_problems)
     if problems:
         raise ValidationProblems(problems, what="release")
     return Release.objects.create(
@@ -74,8 +82,39 @@ def release_request(
         seed=project.seed if seed is None else int(seed),
         test_fraction=fraction,
         holdout_domains=holdout,
+        scorers=pinned,
         created_by=user if user is not None and user.is_authenticated else None,
     )
+
+
+def _scorers_pin(
+    *, project: Project, run: AggregationRun, names: Iterable[str]
+) -> tuple[dict[str, int], list[Problem]]:
+    """{scorer name: its latest finished scoring run a release of ``run`` can carry}, and a
+    problem for each name that is not such a scorer."""
+    pinned: dict[str, int] = {}
+    problems: list[Problem] = []
+    for name in sorted(set(names)):
+        try:
+            scorer = scorer_for_project(project=project, name=name)
+        except DomainError as exc:
+            problems.append(Problem(None, "scorers", str(exc)))
+            continue
+        scoring_run = selectors.scoring_run_for_release(run=run, scorer=scorer)
+        if scoring_run is None:
+            problems.append(
+                Problem(
+                    None,
+                    "scorers",
+                    f"scorer '{name}' has no finished scoring run over this project's responses "
+                    f"(or this run's release); score them first with `manage.py score --project "
+                    f"{project.slug} --scorer {name}` (or `manage.py import_scores` for an "
+                    "external scorer)",
+                )
+            )
+            continue
+        pinned[name] = scoring_run.pk
+    return pinned, problems
 
 
 RELEASE_NOT_QUEUED = (

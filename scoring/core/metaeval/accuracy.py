@@ -165,8 +165,7 @@ def judge_scores(
     per_prompt = np.zeros((n_prompts, 9))
     np.add.at(per_prompt, (prompt, cell), 1.0)
     confusion = per_prompt.sum(axis=0).reshape(3, 3)
-    w = _boot.weights(rng, ids, n_resamples)
-    reps = (w @ per_prompt).reshape(-1, 3, 3)
+    reps = _boot.resampled(rng, ids, per_prompt, n_resamples).reshape(-1, 3, 3)
     n = int(used.sum())
 
     def est(value: float, samples: np.ndarray) -> Estimate:
@@ -177,7 +176,7 @@ def judge_scores(
             ci_high=high,
             n_units=n_prompts,
             n_pairable=n,
-            n_resamples=int(w.shape[0]),
+            n_resamples=int(reps.shape[0]),
         )
 
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -11,7 +11,7 @@ from ..results import Estimate, undefined
 from . import _boot
 from .accuracy import pairwise_accuracy, score_gaps
 from .correlation import flat, mean_over_prompts, per_prompt
-from .pairs import TIE, Pairs, oriented
+from .pairs import TIE, A, Pairs, oriented
 
 
 @dataclass(frozen=True)
@@ -101,17 +101,22 @@ def accuracy_by_group(
     groups = np.asarray(pair_groups, dtype=np.int64)
     if groups.ndim == 1:
         groups = groups[:, None]
-    out = {}
-    for g in np.unique(groups):
-        member = (groups == g).any(axis=1)
-        out[int(g)] = pairwise_accuracy(
-            pairs.subset(member),
-            scores,
-            higher_is_better=higher_is_better,
-            rng=rng,
-            n_resamples=n_resamples,
-        )
-    return out
+    names = np.unique(groups)
+    if names.size == 0:
+        return {}
+    member = np.stack([(groups == g).any(axis=1) for g in names], axis=1)
+    d = score_gaps(pairs, scores, higher_is_better)
+    used = (pairs.label != TIE) & ~np.isnan(d)
+    correct = used & (np.where(pairs.label == A, d, -d) > 0)
+    estimates = _boot.ratio_estimates(
+        pairs.prompt,
+        member & correct[:, None],
+        member & used[:, None],
+        rng=rng,
+        n_resamples=n_resamples,
+        empty_reason="no pair labelled a or b with both responses scored",
+    )
+    return {int(g): est for g, est in zip(names, estimates, strict=True)}
 
 
 def tau_by_group(

@@ -119,29 +119,29 @@ def _side(
     prompt: np.ndarray,
     p: np.ndarray,
     y: np.ndarray,
-    w: np.ndarray,
+    rng: _boot.Resampler | None,
     n_bins: int,
 ) -> CalibrationSide:
-    """Figures of probabilities ``p`` against vote shares ``y``; ``w``: the (B, P) weights
-    over the distinct prompts of ``prompt``, in sorted order."""
+    """Figures of probabilities ``p`` against vote shares ``y``; ``rng``: the resampler
+    over (at least) the distinct prompts of ``prompt``, or None for no CI."""
     bins, cols = _per_pair(p, y, n_bins)
     pc, ids = _boot.compact(prompt)
     n_prompts = ids.size
     per_prompt = np.zeros((n_prompts, n_bins, 5))
     np.add.at(per_prompt, (pc, bins), cols)
     sums = per_prompt.sum(axis=0)
-    reps = np.tensordot(w, per_prompt, axes=(1, 0))
+    reps = _boot.resampled(rng, ids, per_prompt, 0)
     values, samples = _figures(sums), _figures(reps)
 
     def est(i: int) -> Estimate:
-        low, high = percentile_ci(samples[i]) if w.shape[0] else (None, None)
+        low, high = percentile_ci(samples[i]) if reps.shape[0] else (None, None)
         return Estimate(
             value=float(values[i]),
             ci_low=low,
             ci_high=high,
             n_units=n_prompts,
             n_pairable=int(p.size),
-            n_resamples=int(w.shape[0]),
+            n_resamples=int(reps.shape[0]),
         )
 
     count = sums[:, 0]
@@ -190,10 +190,16 @@ def calibration(
         return Calibration(None, None, None, None, "every calibration pair has equal scores")
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
     iso.fit(np.r_[dc, -dc], np.r_[yc, 1.0 - yc])
-    w = _boot.weights(rng, _boot.compact(prompt)[1], n_resamples)
+    # The three probability models share one set of resamples: a Generator draws it here.
+    if not isinstance(rng, _boot.Resampler):
+        rng = (
+            _boot.Resampler.draw(_boot.compact(prompt)[1], rng, n_resamples)
+            if rng is not None and n_resamples > 0
+            else None
+        )
     return Calibration(
         temperature=temperature,
-        raw=_side(prompt, special.expit(de), ye, w, n_bins),
-        scaled=_side(prompt, special.expit(de / temperature), ye, w, n_bins),
-        isotonic=_side(prompt, iso.predict(de), ye, w, n_bins),
+        raw=_side(prompt, special.expit(de), ye, rng, n_bins),
+        scaled=_side(prompt, special.expit(de / temperature), ye, rng, n_bins),
+        isotonic=_side(prompt, iso.predict(de), ye, rng, n_bins),
     )

@@ -75,8 +75,12 @@ def mean_over_prompts(
             n_units=int(values.size),
         )
     v = values[ok]
-    w = _boot.weights(rng, np.asarray(prompt_ids)[ok], n_resamples)
-    reps = (w @ v) / w.sum(axis=1) if w.shape[0] else np.zeros(0)
+    sums = _boot.resampled(
+        rng, np.asarray(prompt_ids)[ok], np.column_stack([v, np.ones_like(v)]), n_resamples
+    )
+    # A shared Resampler's row can draw none of these prompts: NaN, dropped by percentile_ci.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reps = sums[:, 0] / sums[:, 1]
     low, high = percentile_ci(reps) if reps.size else (None, None)
     return Estimate(
         value=float(v.mean()),
@@ -84,7 +88,7 @@ def mean_over_prompts(
         ci_high=high,
         n_units=int(v.size),
         n_pairable=int(v.size),
-        n_resamples=int(w.shape[0]),
+        n_resamples=int(reps.size),
     )
 
 
@@ -218,9 +222,9 @@ def system_correlations(
     r, t = _pearson_rows(ms, mh), _kendall_rows(ms, mh)
     if np.isnan(r) or np.isnan(t):
         return empty
-    w = _boot.weights(rng, ids, n_resamples)
+    sums = _boot.resampled(rng, ids, np.stack([sum_s, sum_h, count], axis=1), n_resamples)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rs, rh = (w @ sum_s) / (w @ count), (w @ sum_h) / (w @ count)
+        rs, rh = sums[:, 0] / sums[:, 2], sums[:, 1] / sums[:, 2]
 
     def est(value: float, samples: np.ndarray) -> Estimate:
         low, high = percentile_ci(samples) if samples.size else (None, None)
@@ -230,7 +234,7 @@ def system_correlations(
             ci_high=high,
             n_units=m,
             n_pairable=int(keep.sum()),
-            n_resamples=int(w.shape[0]),
+            n_resamples=int(sums.shape[0]),
         )
 
     return SystemCorrelations(

@@ -11,8 +11,11 @@ from tqdm import tqdm
 
 from annotation.errors import DomainError
 from annotation.management.base import TrenchcoatCommand
+from annotation.side_effects import QUEUE_UNREACHABLE
 from scoring.backends import BackendError, revision_check
+from scoring.core.probes import PROBES
 from scoring.models import ScoringRun
+from scoring.probe_runs import probe_run_chunk, probe_run_requeue, probes_wanted
 from scoring.scorers import MODEL_BACKENDS, scorer_spec
 from scoring.scoring_runs import (
     DEFAULT_CHUNK_SIZE,
@@ -39,7 +42,9 @@ class Command(TrenchcoatCommand):
         "Score every response of a project (or of one release) with a registered scorer. "
         "Resumes an unfinished run of the same scorer revision. By default the chunks go to the "
         "`scoring` queue and this command shows the run's progress until it ends; "
-        "--foreground scores here, in this process."
+        "--foreground scores here, in this process. Once the run is done, its spurious-feature "
+        "probes are scored the same way (on a finished run whose probes are missing or failed, "
+        "only they are)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -89,7 +94,8 @@ class Command(TrenchcoatCommand):
             disable=options["json"] or None,
             file=self.stderr._out,
         )
-        if outcome != "up_to_date" and run.status != ScoringRun.Status.DONE:
+        finished_before = run.status == ScoringRun.Status.DONE
+        if outcome != "up_to_date" and not finished_before:
             if foreground:
                 for index in range(len(run.chunks)):
                     scoring_run_chunk(run_id=run.pk, index=index)
@@ -110,7 +116,41 @@ class Command(TrenchcoatCommand):
         run.refresh_from_db()
         if run.status == ScoringRun.Status.FAILED:
             raise DomainError(f"scoring run {run.pk} failed: {run.error.splitlines()[0]}")
+        if probes_wanted(run):
+            # A run the worker just finished has its probe chunk queued by its last chunk.
+            queue = outcome == "up_to_date" or finished_before
+            self._probes(run, foreground=foreground, queue=queue, options=options)
+            run.refresh_from_db()
         return _summary(run, outcome)
+
+    def _probes(self, run: ScoringRun, *, foreground: bool, queue: bool, options: dict) -> None:
+        """Score the run's probes here, or on the worker (queued here when no chunk of this
+        command queued them), showing their progress until they end unless --detach. A
+        probe failure is reported, not raised: the run's own scores are done."""
+        bar = tqdm(
+            total=len(PROBES) * min(run.probe_sample, run.scored),
+            initial=run.probe_scores.count(),
+            desc=f"probing with {run.scorer.name}",
+            unit=" perturbed responses",
+            disable=options["json"] or None,
+            file=self.stderr._out,
+        )
+        if foreground:
+            probe_run_chunk(run_id=run.pk)
+        elif queue and not probe_run_requeue(run):
+            self.stderr.write(
+                f"could not queue the probes of scoring run {run.pk}: {QUEUE_UNREACHABLE}; "
+                "run this command again once it is back, or with --foreground"
+            )
+        else:
+            while not options["detach"] and run.probe_status in (
+                ScoringRun.ProbeStatus.PENDING,
+                ScoringRun.ProbeStatus.RUNNING,
+            ):
+                time.sleep(POLL_SECONDS)  # the worker commits the probes at once: poll the row
+                run.refresh_from_db()
+        bar.update(run.probe_scores.count() - bar.n)
+        bar.close()
 
     @staticmethod
     def _progress(bar: tqdm, run: ScoringRun) -> None:
@@ -125,6 +165,12 @@ class Command(TrenchcoatCommand):
             f"{result['project']}: {result['scored']}/{result['total']} responses "
             f"{result['status']}, {result['tokens']} tokens{rate}, "
             f"{result['truncated']} truncated, on {result['device'] or '-'} {result['dtype']}"
+        )
+        probes = result["probes"]
+        error = f": {probes['error'].splitlines()[0]}" if probes["error"] else ""
+        self.stdout.write(
+            f"Probes ({', '.join(PROBES)}): {probes['status']}, {probes['scored']} perturbed "
+            f"responses scored, sample of {probes['sample']}{error}"
         )
 
 
@@ -146,4 +192,10 @@ def _summary(run: ScoringRun, outcome: str) -> dict:
         "dtype": run.dtype,
         "versions": run.versions,
         "error": run.error,
+        "probes": {
+            "status": run.probe_status,
+            "sample": run.probe_sample,
+            "scored": run.probe_scores.count(),
+            "error": run.probe_error,
+        },
     }
