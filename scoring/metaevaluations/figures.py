@@ -5,6 +5,8 @@ The layout of the documents is in the package docstring."""
 from __future__ import annotations
 
 import logging
+import warnings
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -213,15 +215,18 @@ def _verdicts_of(humans: Humans, run: ScoringRun, pairs: me.Pairs) -> tuple[np.n
     return out, unmatched
 
 
+def _probe_rows(run: ScoringRun) -> list[tuple[int, str, float]]:
+    from ..models import ProbeScore
+
+    return list(ProbeScore.objects.filter(run=run).values_list("response_id", "probe", "score"))
+
+
 def _probe_figures(
-    run: ScoringRun, originals: dict[int, float], humans: Humans
+    run: ScoringRun, originals: dict[int, float], rows: list, humans: Humans
 ) -> tuple[dict | None, Estimate]:
     """Per probe the mean score change and preference shares (DESIGN 6.4), and the probe
     sensitivity: the share of (response, probe) cases of the surface probes (pad, markdown,
     flattery) where the scorer prefers the perturbed text, CI over those cases."""
-    from ..models import ProbeScore
-
-    rows = list(ProbeScore.objects.filter(run=run).values_list("response_id", "probe", "score"))
     none = undefined("no probe scores (the scorer's probes have not run)")
     if not rows:
         return None, none
@@ -251,14 +256,60 @@ def _probe_figures(
     return {p: e.as_dict() for p, e in effects.items()}, stacked.prefers_perturbed
 
 
-def scorer_figures(humans: Humans, run: ScoringRun) -> tuple[dict, dict, dict]:
-    """(figures, config, counts) of one scoring run against the humans (module docstring)."""
-    scorer = run.scorer
-    hib = scorer.higher_is_better
+@dataclass
+class _Reads:
+    """One scoring run's rows, read once for both passes of ``scorer_figures``."""
+
+    calibration_prompt: np.ndarray
+    sides: dict
+    has_verdicts: bool
+    scores: np.ndarray
+    originals: dict[int, float]
+    verdicts_voted: np.ndarray | None = None
+    verdicts_derived: np.ndarray | None = None
+    unmatched: int = 0
+    probe_rows: list = field(default_factory=list)
+
+
+def _reads(humans: Humans, run: ScoringRun) -> _Reads:
     release_side = _release_calibration_prompts(run)
     calibration_prompt, sides = release_side or (humans.calibration_prompt, humans.sides)
-    has_verdicts = run.verdicts.exists()
     scores, originals = _scores_of(humans, run)
+    reads = _Reads(calibration_prompt, sides, run.verdicts.exists(), scores, originals)
+    if reads.has_verdicts:
+        reads.verdicts_voted, reads.unmatched = _verdicts_of(humans, run, humans.voted)
+        reads.verdicts_derived, _ = _verdicts_of(humans, run, humans.derived)
+    else:
+        reads.probe_rows = _probe_rows(run)
+    return reads
+
+
+def scorer_figures(humans: Humans, run: ScoringRun) -> tuple[dict, dict, dict]:
+    """(figures, config, counts) of one scoring run against the humans (module docstring).
+
+    Two passes over the same rows: the first records what every figure's CI needs from the
+    shared resample-weight matrix, one product answers all of it, the second computes the
+    figures (``_boot.Recording``): 2x faster on 15,000 prompts (benchmarks/metaeval.py)."""
+    reads = _reads(humans, run)
+    if not isinstance(humans.resampler, me.Resampler) or humans.n_resamples == 0:
+        return _scorer_figures(humans, run, reads)
+    recording = _boot.Recording.over(humans.resampler)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the first pass divides zeros by zeros
+        _scorer_figures(replace(humans, resampler=recording), run, reads)
+    replay = recording.replay()
+    out = _scorer_figures(replace(humans, resampler=replay), run, reads)
+    if replay.answers:
+        raise RuntimeError("the second pass asked for fewer sums than the first recorded")
+    return out
+
+
+def _scorer_figures(humans: Humans, run: ScoringRun, reads: _Reads) -> tuple[dict, dict, dict]:
+    scorer = run.scorer
+    hib = scorer.higher_is_better
+    calibration_prompt, sides = reads.calibration_prompt, reads.sides
+    has_verdicts = reads.has_verdicts
+    scores, originals = reads.scores, reads.originals
     n = humans.n_resamples
     figures: dict[str, Any] = {
         "scorer": {
@@ -286,9 +337,8 @@ def scorer_figures(humans: Humans, run: ScoringRun) -> tuple[dict, dict, dict]:
         "derived_pairs": len(humans.derived),
     }
     if has_verdicts:
-        verdicts_voted, unmatched = _verdicts_of(humans, run, humans.voted)
-        verdicts_derived, _ = _verdicts_of(humans, run, humans.derived)
-        counts["verdicts_without_human_pair"] = unmatched
+        verdicts_voted, verdicts_derived = reads.verdicts_voted, reads.verdicts_derived
+        counts["verdicts_without_human_pair"] = reads.unmatched
         figures["voted"] = _pair_figures(
             humans,
             humans.voted,
@@ -395,7 +445,7 @@ def scorer_figures(humans: Humans, run: ScoringRun) -> tuple[dict, dict, dict]:
         )
     probes, sensitivity = (None, undefined("imported verdicts have no probes"))
     if not has_verdicts:
-        probes, sensitivity = _probe_figures(run, originals, humans)
+        probes, sensitivity = _probe_figures(run, originals, reads.probe_rows, humans)
     figures["probes"] = probes
     figures["headline"] = _headline(figures, sensitivity)
     config = {

@@ -418,3 +418,37 @@ def test_a_scoring_run_of_a_release_calibrates_on_its_train_side_and_evaluates_o
     voted = record.figures["voted"]
     assert voted["n_calibration"] == 3 * train
     assert voted["n_evaluation"] == 3 * (20 - train)
+
+
+def _close(a, b, path=""):
+    """Equal figures documents, floats to 1e-12 (the two passes sum in another order)."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            _close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and b is not None:
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-12), path
+    else:
+        assert a == b, path
+
+
+def test_the_two_pass_figures_equal_one_product_per_figure(tmp_path):
+    from scoring.metaevaluations import humans_read
+    from scoring.metaevaluations.figures import _reads, _scorer_figures, scorer_figures
+
+    project = _known_project("passes")
+    run = aggregation_run_create(project=project, trigger="command")
+    finals = _finals(run)
+    scoring = _import_scores(
+        tmp_path, project, "p", [{"response_id": k, "score": 3 * v} for k, v in finals.items()]
+    )
+    humans = humans_read(run, n_resamples=300)
+    two_pass = scorer_figures(humans, scoring)
+    one_pass = _scorer_figures(humans, scoring, _reads(humans, scoring))
+    assert two_pass[0]["voted"]["accuracy"]["ci_low"] is not None
+    _close(two_pass[0], one_pass[0])
+    assert two_pass[1:] == one_pass[1:]

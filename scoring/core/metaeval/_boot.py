@@ -8,7 +8,8 @@ is a weight vector over prompts and all resamples are one matrix product with th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -60,6 +61,58 @@ class Resampler:
     def columns(self, ids: np.ndarray) -> np.ndarray:
         return self.weights[:, self.positions(ids)]
 
+    def sums(self, ids: np.ndarray, per_prompt: np.ndarray) -> np.ndarray:
+        """(B, K) resampled sums of (len(ids), K) per-prompt rows: the rows scattered into
+        a zero matrix over all prompts and multiplied by the whole weight matrix, instead of
+        copying the ids' columns out of it first (on 15,000 prompts x 1000 resamples the
+        column copy, 120 MB per figure, took half of a meta-evaluation)."""
+        full = np.zeros((self.prompt_ids.size, per_prompt.shape[1]))
+        full[self.positions(ids)] = per_prompt
+        return self.weights @ full
+
+
+@dataclass(frozen=True)
+class Recording(Resampler):
+    """The first pass of a two-pass computation: every figure asks for its resampled sums,
+    gets zeros, and the request is kept. ``replay()`` then answers all of them with ONE
+    product with the weight matrix (each product streams the whole matrix from memory, so
+    thirty small ones cost far more than one wide one) for a second pass that asks again,
+    in the same order. Figures must ask in an order that does not depend on the sums (they
+    do: the sums only feed percentiles)."""
+
+    requests: list = field(default_factory=list)
+
+    @classmethod
+    def over(cls, resampler: Resampler) -> Recording:
+        return cls(prompt_ids=resampler.prompt_ids, weights=resampler.weights)
+
+    def sums(self, ids: np.ndarray, per_prompt: np.ndarray) -> np.ndarray:
+        self.requests.append((self.positions(ids), per_prompt))
+        return np.zeros((self.weights.shape[0], per_prompt.shape[1]))
+
+    def replay(self) -> Replay:
+        widths = [rows.shape[1] for _, rows in self.requests]
+        full = np.zeros((self.prompt_ids.size, sum(widths)))
+        start = 0
+        for (pos, rows), width in zip(self.requests, widths, strict=True):
+            full[pos, start : start + width] = rows
+            start += width
+        product = self.weights @ full
+        parts = np.split(product, np.cumsum(widths)[:-1], axis=1) if widths else []
+        return Replay(prompt_ids=self.prompt_ids, weights=self.weights, answers=deque(parts))
+
+
+@dataclass(frozen=True)
+class Replay(Resampler):
+    """The second pass: the recorded requests' sums, in order (see ``Recording``)."""
+
+    answers: deque = field(default_factory=deque)
+
+    def sums(self, ids: np.ndarray, per_prompt: np.ndarray) -> np.ndarray:
+        if not self.answers or self.answers[0].shape[1] != per_prompt.shape[1]:
+            raise RuntimeError("the second pass asked for sums the first pass did not record")
+        return self.answers.popleft()
+
 
 Rng = np.random.Generator | Resampler | None
 
@@ -76,20 +129,14 @@ def weights(rng: Rng, ids: np.ndarray, n_resamples: int) -> np.ndarray:
 
 def resampled(rng: Rng, ids: np.ndarray, per_prompt: np.ndarray, n_resamples: int) -> np.ndarray:
     """``weights(rng, ids, n_resamples) @ per_prompt``: the (B, ...) resampled sums of
-    per-prompt rows (``per_prompt`` has one row per id, any trailing shape).
-
-    With a Resampler the rows are scattered into a zero matrix over all its prompts and
-    multiplied by the whole weight matrix, instead of copying the ids' columns out of it
-    first: on 15,000 prompts x 1000 resamples the column copy (120 MB per figure) took half
-    of a meta-evaluation and the product with zero rows costs less (benchmarks/metaeval.py)."""
+    per-prompt rows (``per_prompt`` has one row per id, any trailing shape); a Resampler
+    answers through ``Resampler.sums``."""
     per_prompt = np.asarray(per_prompt, dtype=np.float64)
     tail = per_prompt.shape[1:]
     flat = per_prompt.reshape(per_prompt.shape[0], -1)
     ids = np.asarray(ids, dtype=np.int64)
     if isinstance(rng, Resampler):
-        full = np.zeros((rng.prompt_ids.size, flat.shape[1]))
-        full[rng.positions(ids)] = flat
-        out = rng.weights @ full
+        out = rng.sums(ids, flat)
     else:
         out = weights(rng, ids, n_resamples) @ flat
     return out.reshape((out.shape[0], *tail))
