@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, QuerySet
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -282,13 +281,11 @@ class LeadOverview:
     active_annotators: list[tuple[str, int]]  # (name, judgments in the window)
     open_leases: list[LeaseRow]
     open_lease_count: int
-    per_day: list[tuple[date, int, int]]  # (day, likert, pairwise)
     judgments_total: int
     over_quorum: int
 
 
 ACTIVE_WINDOW = timedelta(hours=24)
-PER_DAY_WINDOW_DAYS = 14
 
 
 def lead_overview(*, project: Project, now: datetime | None = None) -> LeadOverview:
@@ -334,24 +331,11 @@ def lead_overview(*, project: Project, now: datetime | None = None) -> LeadOverv
         )
         for a in leases.select_related("annotator__user", "task").order_by("leased_at")[:50]
     ]
-    first_day = (timezone.localtime(now) - timedelta(days=PER_DAY_WINDOW_DAYS - 1)).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    days: dict[date, list[int]] = {}
-    for i, qs in enumerate((likert, pairwise)):
-        for day, n in (
-            qs.filter(created_at__gte=first_day)
-            .annotate(day=TruncDate("created_at"))
-            .values_list("day")
-            .annotate(n=Count("id"))
-        ):
-            days.setdefault(day, [0, 0])[i] += n
     return LeadOverview(
         domains=domains,
         active_annotators=sorted(active.items(), key=lambda kv: (-kv[1], kv[0])),
         open_leases=open_leases,
         open_lease_count=leases.count(),
-        per_day=[(d, counts[0], counts[1]) for d, counts in sorted(days.items(), reverse=True)],
         judgments_total=likert.count() + pairwise.count(),
         over_quorum=likert.filter(over_quorum=True).count()
         + pairwise.filter(over_quorum=True).count(),

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import access, quality_selectors, selectors
+from . import access, selectors
 from .errors import DomainError
 from .health import broker_status, database_status, side_effect_status
 from .markdown import render_markdown
@@ -211,9 +211,6 @@ def project_lead(request: HttpRequest, slug: str) -> HttpResponse:
     """The lead's view of a project: progress by domain, people at work, leases, pace."""
     project = access.project_get_for(request.user, slug, roles=access.MANAGE)
     overview = selectors.lead_overview(project=project)
-    context = {
-        "project": project,
-        "overview": overview,
-        "annotators": quality_selectors.annotator_controls(project=project),
-    }
+    # The annotator table is a fragment (scoring:annotator_checks): it needs the latest run.
+    context = {"project": project, "overview": overview}
     return render(request, "annotation/project_lead.html", context)

@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterator
 
 import numpy as np
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
-from annotation.models import LikertJudgment, PairwiseJudgment
+from annotation.models import LikertJudgment, PairwiseJudgment, Prompt
 from scoring.models import AggregationRun, ResponseScore, Scorer, ScorerScore, ScoringRun
 
 from .models import Release
@@ -54,6 +54,22 @@ def _scored(run: AggregationRun) -> QuerySet[ResponseScore]:
 
 def run_score_count(*, run: AggregationRun) -> int:
     return _scored(run).count()
+
+
+def run_composition_counts(*, run: AggregationRun) -> tuple[dict[str, int], dict[str, int]]:
+    """Origins of the run's released responses and sources of the released prompts (those
+    with a released response), counted: a release's composition (DESIGN 4.5)."""
+    scored = _scored(run)
+    origins = dict(
+        scored.values_list("response__origin").annotate(n=Count("id")).order_by("response__origin")
+    )
+    sources = dict(
+        Prompt.objects.filter(pk__in=scored.values("response__prompt_id"))
+        .values_list("source")
+        .annotate(n=Count("id"))
+        .order_by("source")
+    )
+    return origins, sources
 
 
 def run_score_rows(*, run: AggregationRun) -> Iterator[tuple]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import jobs_views, views
 
 app_name = "exports"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("me/token/", views.token, name="token"),
     path("p/<slug:slug>/", views.project_releases, name="project_releases"),
     path("p/<slug:slug>/panel/", views.project_panel, name="project_panel"),
+    path("p/<slug:slug>/jobs/", jobs_views.project_jobs, name="project_jobs"),
 ]

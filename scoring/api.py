@@ -44,7 +44,8 @@ class RunOutputSerializer(serializers.ModelSerializer):
         ref_name = "AggregationRun"
         fields = [
             "id", "status", "trigger", "config", "counts", "exclusions", "agreement", "tie_rule",
-            "input_fingerprint", "code_version", "duration_ms", "error", "created_at", "finished_at",
+            "model_ranking", "input_fingerprint", "code_version", "duration_ms", "error",
+            "created_at", "finished_at",
         ]  # fmt: skip
 
 

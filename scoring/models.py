@@ -35,6 +35,9 @@ class AggregationRun(models.Model):
     agreement = models.JSONField(default=dict)
     disputes = models.JSONField(default=list)
     tie_rule = models.JSONField(default=dict)
+    # The Arena-style Bradley-Terry ranking of generator models (scoring.model_ranking);
+    # {} on runs made before it was recorded.
+    model_ranking = models.JSONField(default=dict, blank=True)
     input_fingerprint = models.CharField(max_length=64, blank=True)
     code_version = models.CharField(max_length=64, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)

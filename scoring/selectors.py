@@ -27,8 +27,10 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 
 from annotation.models import (
+    Adjudication,
     Annotator,
     AnnotatorExclusion,
+    Dispute,
     Domain,
     GoldItem,
     LikertJudgment,
@@ -290,83 +292,40 @@ def _aggregation_input(project: Project, *, n_resamples: int) -> AggregationInpu
         seed=project.seed,
         tie_tolerance=project.tie_tolerance,
         n_resamples=n_resamples,
+        **adjudication_arrays(project, criteria),
     )
+
+
+def adjudication_arrays(project: Project, criteria: list[CriterionSpec]) -> dict:
+    """The adjudications in force (their dispute is still adjudicated) as AggregationInput
+    fields, in one query, ordered for a stable input."""
+    rows = list(
+        Adjudication.objects.filter(
+            dispute__project=project, dispute__status=Dispute.Status.ADJUDICATED
+        )
+        .order_by("dispute__kind", "dispute__response_a_id", "dispute__response_b_id")
+        .values_list(
+            "dispute__kind", "dispute__response_a_id", "dispute__response_b_id", "ratings", "choice"
+        )
+    )
+    likert = [r for r in rows if r[0] == Dispute.Kind.LIKERT]
+    pairs = [r for r in rows if r[0] == Dispute.Kind.PAIRWISE]
+    outcome = {"a": A_WINS, "b": B_WINS, "tie": TIE}
+    return {
+        "adjudicated_responses": np.array([r[1] for r in likert], dtype=np.int64),
+        "adjudicated_values": np.array(
+            [[r[3].get(c.key, np.nan) for c in criteria] for r in likert], dtype=np.float64
+        ).reshape(len(likert), len(criteria)),
+        "adjudicated_pair_a": np.array([r[1] for r in pairs], dtype=np.int64),
+        "adjudicated_pair_b": np.array([r[2] for r in pairs], dtype=np.int64),
+        "adjudicated_pair_outcomes": np.array([outcome[r[4]] for r in pairs], dtype=np.int64),
+    }
 
 
 def annotator_labels(ids: list[int]) -> dict[int, str]:
     """Display names: the username, or the external id of an imported rater."""
     rows = Annotator.objects.filter(pk__in=ids).values_list("pk", "user__username", "external_id")
     return {pk: username or external for pk, username, external in rows}
-
-
-def dispute_queue(run: AggregationRun, *, limit: int = 50) -> list[dict]:
-    """The run's disputes with the ratings side by side (first ``limit``), Likert first."""
-    shown = run.disputes[:limit]
-    response_ids = {d["response_id"] for d in shown if d["kind"] == "likert"}
-    pair_ids = {(d["response_a"], d["response_b"]) for d in shown if d["kind"] == "pairwise"}
-    ratings: dict[int, list[tuple[int, dict]]] = {}
-    for rid, ann, r in (
-        LikertJudgment.objects.filter(response_id__in=response_ids)
-        .order_by("annotator_id")
-        .values_list("response_id", "annotator_id", "ratings")
-    ):
-        ratings.setdefault(rid, []).append((ann, r))
-    votes: dict[tuple[int, int], list[tuple[int, str]]] = {}
-    if pair_ids:
-        q = Q()
-        for a, b in pair_ids:
-            q |= Q(response_a_id=a, response_b_id=b)
-        for a, b, ann, left, choice in (
-            PairwiseJudgment.objects.filter(q)
-            .order_by("annotator_id")
-            .values_list("response_a_id", "response_b_id", "annotator_id", "left_id", "choice")
-        ):
-            if choice == PairwiseJudgment.Choice.TIE:
-                said = "tie"
-            else:
-                winner_left = choice == PairwiseJudgment.Choice.LEFT
-                said = "a" if (left == a) == winner_left else "b"
-            votes.setdefault((a, b), []).append((ann, said))
-    involved = {ann for rows in ratings.values() for ann, _ in rows} | {
-        ann for rows in votes.values() for ann, _ in rows
-    }
-    labels = annotator_labels(list(involved))
-    names = dict(
-        Response.objects.filter(
-            pk__in=response_ids | {x for pair in pair_ids for x in pair}
-        ).values_list("pk", "external_id")
-    )
-    criteria = [c["key"] for c in run.config.get("criteria", [])]
-    out = []
-    for d in shown:
-        if d["kind"] == "likert":
-            rows = ratings.get(d["response_id"], [])
-            out.append(
-                {
-                    **d,
-                    "response": names.get(d["response_id"], d["response_id"]),
-                    "annotators": [labels.get(a, a) for a, _ in rows],
-                    "table": [
-                        {
-                            "criterion": key,
-                            "disputed": key in d["spans"],
-                            "values": [r.get(key) for _, r in rows],
-                        }
-                        for key in criteria
-                    ],
-                }
-            )
-        else:
-            rows = votes.get((d["response_a"], d["response_b"]), [])
-            out.append(
-                {
-                    **d,
-                    "a": names.get(d["response_a"], d["response_a"]),
-                    "b": names.get(d["response_b"], d["response_b"]),
-                    "choices": [(labels.get(a, a), said) for a, said in rows],
-                }
-            )
-    return out
 
 
 def _row(name: str, level: str, estimate: dict, target: float) -> dict:
@@ -426,7 +385,6 @@ def run_panel(run: AggregationRun) -> dict:
         "domains": domains,
         "annotators": annotator_rows,
         "criterion_keys": [c["key"] for c in run.config.get("criteria", [])],
-        "disputes": dispute_queue(run),
         "n_disputes": len(run.disputes),
         "exclusions": [e for e in run.exclusions if e["count"]],
     }
@@ -472,3 +430,12 @@ def run_prompts(*, run: AggregationRun) -> Iterator[tuple[int, str, int | None]]
         .values_list("id", "domain__name", "near_dup_cluster")
         .iterator(chunk_size=2000)
     )
+
+
+def response_model_names(project: Project, response_ids: np.ndarray) -> np.ndarray:
+    """Each response's ``model_name`` ("" for none), aligned with the sorted
+    ``response_ids`` (an aggregation input's): the players of the run's model ranking."""
+    names = dict(
+        Response.objects.filter(project=project).order_by().values_list("id", "model_name")
+    )
+    return np.array([names.get(int(i), "") for i in response_ids], dtype=object)

@@ -18,11 +18,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from annotation.models import Project
+from annotation.services.disputes import disputes_record
 from annotation.side_effects import QUEUE_UNREACHABLE
 
 from . import selectors
 from .core import aggregate as core_aggregate
 from .core.bootstrap import N_RESAMPLES
+from .model_ranking import run_model_ranking
 from .models import AggregationRun, AutoAggregation, ResponseScore, ids_pack
 
 logger = logging.getLogger(__name__)
@@ -79,6 +81,11 @@ def _config_snapshot(
         },
         # DESIGN 4.5: annotators a lead excluded (reversible), with the judgments left out.
         "excluded_annotators": left_out["excluded_annotators"],
+        # DESIGN 4.5: items decided by a lead's adjudication instead of the judgments.
+        "adjudications": {
+            "likert": int(inp.adjudicated_responses.size),
+            "pairwise": int(inp.adjudicated_pair_a.size),
+        },
     }
 
 
@@ -112,6 +119,11 @@ def input_fingerprint(inp: core_aggregate.AggregationInput, config: dict) -> str
         inp.pair_b,
         inp.pair_annotators,
         inp.pair_outcomes,
+        inp.adjudicated_responses,
+        inp.adjudicated_values,
+        inp.adjudicated_pair_a,
+        inp.adjudicated_pair_b,
+        inp.adjudicated_pair_outcomes,
     ):
         a = np.ascontiguousarray(arr)
         digest.update(str(a.shape).encode())
@@ -139,6 +151,7 @@ def aggregation_run_create(
     with selectors.aggregation_snapshot():
         inp = selectors.aggregation_input(project, n_resamples=n_resamples)
         left_out = selectors.aggregation_left_out(project)
+        model_names = selectors.response_model_names(project, inp.response_ids)
     config = _config_snapshot(project, inp, left_out)
     fingerprint = input_fingerprint(inp, config)
     if reuse_identical:
@@ -162,12 +175,15 @@ def aggregation_run_create(
         result = core_aggregate.aggregate(inp)
         with transaction.atomic():
             _scores_create(run, inp, result)
+            # The lead's dispute queue (DESIGN 4.5) follows every run.
+            disputes_record(project=project, run_id=run.pk, rows=result.disputes)
             run.status = AggregationRun.Status.DONE
             run.counts = {**result.counts, **_left_out_counts(left_out)}
             run.exclusions = result.exclusions
             run.agreement = result.agreement
             run.disputes = result.disputes
             run.tie_rule = result.tie_rule
+            run.model_ranking = run_model_ranking(inp, model_names)
             run.finished_at = timezone.now()
             run.duration_ms = int((time.perf_counter() - started) * 1000)
             run.save(
@@ -178,6 +194,7 @@ def aggregation_run_create(
                     "agreement",
                     "disputes",
                     "tie_rule",
+                    "model_ranking",
                     "finished_at",
                     "duration_ms",
                 ]

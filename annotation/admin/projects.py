@@ -254,6 +254,7 @@ class ProjectAdmin(LeadScopedAdmin):
                     "pairwise_weight",
                     "lease_seconds",
                     "gold_rate",
+                    "dispute_boost",
                 )
             },
         ),
@@ -267,6 +268,23 @@ class ProjectAdmin(LeadScopedAdmin):
                     "tie_tolerance",
                     "test_fraction",
                     "seed",
+                )
+            },
+        ),
+        (
+            "Composition targets",
+            {"fields": ("origin_targets", "source_targets")},
+        ),
+        (
+            "Annotator checks (warnings on the lead page)",
+            {
+                "fields": (
+                    "check_min_gold_accuracy",
+                    "check_min_agreement",
+                    "check_max_straight_lining",
+                    "check_left_pick_p",
+                    "check_max_skip_rate",
+                    "check_min_n",
                 )
             },
         ),

@@ -1,4 +1,5 @@
 from .assignments import Assignment, DomainProgress, Task, TaskSync
+from .disputes import Adjudication, Dispute
 from .items import Prompt, Response
 from .judgments import Annotator, ImportBatch, JudgmentSource, LikertJudgment, PairwiseJudgment
 from .projects import DEFAULT_CRITERIA, WEIGHT_TOLERANCE, Criterion, Domain, Membership, Project
@@ -7,6 +8,8 @@ from .side_effects import SideEffectFailure
 from .tokens import ApiToken
 
 __all__ = [
+    "Adjudication",
+    "Dispute",
     "AnnotatorExclusion",
     "GoldItem",
     "ApiToken",

@@ -36,6 +36,10 @@ class Task(models.Model):
         Response, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     quorum = models.PositiveSmallIntegerField()
+    # Judgments a lead asked for on top of the project's quorum (a dispute's "ask for
+    # more", DESIGN 4.5): kept through quorum changes, and claims serve the task up to
+    # project quorum + extra_quorum.
+    extra_quorum = models.PositiveSmallIntegerField(default=0, db_default=0)
     done_count = models.PositiveIntegerField(default=0)
     active_count = models.PositiveIntegerField(default=0)
     filled = models.PositiveIntegerField(default=0)

@@ -5,6 +5,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from .targets import validate_origin_targets, validate_source_targets
+
 DEFAULT_CRITERIA = [
     {
         "key": "usefulness",
@@ -31,6 +33,14 @@ DEFAULT_CRITERIA = [
 ]
 
 WEIGHT_TOLERANCE = 1e-6
+ORIGIN_TARGETS_HELP = (
+    'Target shares of response origins, e.g. {"human": 0.6, "model": 0.4}; shares sum to 1. '
+    "Empty ({}): no target."
+)
+SOURCE_TARGETS_HELP = (
+    "Target shares of prompt sources (real_user, expert, curated), e.g. "
+    '{"real_user": 0.5, "expert": 0.3, "curated": 0.2}; shares sum to 1. Empty ({}): no target.'
+)
 
 
 class Project(models.Model):
@@ -88,6 +98,61 @@ class Project(models.Model):
         help_text="Share of an annotator's tasks drawn from the gold items (0 to 0.5).",
     )
     tie_tolerance = models.FloatField(default=1e-6, validators=[MinValueValidator(0.0)])
+    # Adaptive boost (DESIGN 4.5, as in Potato): a task whose first quorum disagrees (a run
+    # flags it) gets this many more annotators at once, before the lead looks at it.
+    dispute_boost = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(10)],
+        help_text="More annotators for a task whose first quorum disagrees (0 = off, up to 10).",
+    )
+    # Annotator checks (DESIGN 4.5): the lead's annotator table warns past these.
+    check_min_gold_accuracy = models.FloatField(
+        default=0.7,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Warn when an annotator's gold accuracy is below this.",
+    )
+    check_min_agreement = models.FloatField(
+        default=0.3,
+        validators=[MinValueValidator(-1.0), MaxValueValidator(1.0)],
+        help_text="Warn when an annotator's agreement with the others (Pearson r with their "
+        "mean rating, from the latest aggregation run) is below this.",
+    )
+    check_max_straight_lining = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Warn when more than this share of an annotator's Likert judgments give "
+        "every criterion the same point.",
+    )
+    check_left_pick_p = models.FloatField(
+        default=0.01,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Warn when the binomial test of an annotator's left picks against 0.5 "
+        "(position bias) gives a p-value below this.",
+    )
+    check_max_skip_rate = models.FloatField(
+        default=0.3,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Warn when an annotator skips more than this share of their tasks.",
+    )
+    check_min_n = models.PositiveIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(100000)],
+        help_text="Judge a share (gold, straight-lining, skips) only once it rests on at "
+        "least this many answers.",
+    )
+    # Composition targets (DESIGN 4.5); {} means no target.
+    origin_targets = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_origin_targets],
+        help_text=ORIGIN_TARGETS_HELP,
+    )
+    source_targets = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_source_targets],
+        help_text=SOURCE_TARGETS_HELP,
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

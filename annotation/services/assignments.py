@@ -204,7 +204,7 @@ _CLAIM_SQL = """
 WITH candidate AS (
     SELECT t.id, t.filled FROM annotation_task t
     WHERE t.domain_id = %(domain)s AND t.kind = %(kind)s AND t.unlocked
-      AND t.filled < t.quorum AND t.done_count < %(base)s
+      AND t.filled < t.quorum AND t.done_count < %(base)s + t.extra_quorum
       AND NOT EXISTS (SELECT 1 FROM annotation_golditem g WHERE g.prompt_id = t.prompt_id)
       AND NOT EXISTS (
         SELECT 1 FROM annotation_assignment a
@@ -217,7 +217,7 @@ WITH candidate AS (
 ), taken AS (
     UPDATE annotation_task t SET filled = t.filled + 1, active_count = t.active_count + 1
     FROM chosen
-    WHERE t.id = chosen.id AND t.filled < t.quorum AND t.done_count < %(base)s
+    WHERE t.id = chosen.id AND t.filled < t.quorum AND t.done_count < %(base)s + t.extra_quorum
     RETURNING t.id, t.project_id, t.domain_id, t.prompt_id, t.kind, t.response_a_id,
               t.response_b_id, t.quorum, t.done_count, t.active_count, t.filled, t.unlocked,
               t.created_at
@@ -325,7 +325,7 @@ def _claim_in(
             kind=kind,
             unlocked=True,
             filled__lt=F("quorum"),
-            done_count__lt=base,
+            done_count__lt=F("extra_quorum") + base,
         )
         .filter(~Exists(Assignment.objects.filter(task_id=OuterRef("pk"), annotator=annotator)))
         .filter(~Exists(GoldItem.objects.filter(prompt_id=OuterRef("prompt_id"))))
@@ -342,9 +342,9 @@ def _claim_in(
     with transaction.atomic():
         for task_id in ids:
             # Compare-and-set: the slot is taken only if the task is still below quorum.
-            if Task.objects.filter(pk=task_id, filled__lt=F("quorum"), done_count__lt=base).update(
-                filled=F("filled") + 1, active_count=F("active_count") + 1
-            ):
+            if Task.objects.filter(
+                pk=task_id, filled__lt=F("quorum"), done_count__lt=F("extra_quorum") + base
+            ).update(filled=F("filled") + 1, active_count=F("active_count") + 1):
                 break
         else:
             return None

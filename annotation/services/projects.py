@@ -37,7 +37,16 @@ PROJECT_FIELDS = (
     "test_fraction",
     "seed",
     "gold_rate",
+    "dispute_boost",
     "tie_tolerance",
+    "origin_targets",
+    "source_targets",
+    "check_min_gold_accuracy",
+    "check_min_agreement",
+    "check_max_straight_lining",
+    "check_left_pick_p",
+    "check_max_skip_rate",
+    "check_min_n",
     "status",
 )
 CRITERION_FIELDS = (

@@ -172,9 +172,10 @@ def _sync(project: Project, state: TaskSync) -> SyncSummary:
         (Task.Kind.LIKERT, project.likert_quorum),
         (Task.Kind.PAIRWISE, project.pairwise_quorum),
     ):
-        Task.objects.filter(project=project, kind=kind).exclude(quorum=quorum).update(
-            quorum=Greatest(Value(quorum), F("filled"))
-        )
+        # A dispute's "ask for more" (extra_quorum) stays on top of the project's quorum.
+        Task.objects.filter(project=project, kind=kind).exclude(
+            quorum=Value(quorum) + F("extra_quorum")
+        ).update(quorum=Greatest(Value(quorum) + F("extra_quorum"), F("filled")))
 
     pairs = Task.objects.filter(project=project, kind=Task.Kind.PAIRWISE, unlocked=False)
     if pairs_unlocked:

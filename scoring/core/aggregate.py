@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import bradley_terry, consensus, disputes, kappa, krippendorff, scores
+from . import adjudication, bradley_terry, consensus, disputes, kappa, krippendorff, scores
 from .bootstrap import N_RESAMPLES
 from .results import Estimate
 
@@ -71,6 +71,15 @@ class AggregationInput:
     # the run records them, and releases built from the run export exactly these.
     likert_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     pairwise_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # A lead's adjudications in force (scoring.core.adjudication): responses with their
+    # ratings (k, C) raw points; pairs in canonical orientation with an outcome.
+    adjudicated_responses: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    adjudicated_values: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    adjudicated_pair_a: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    adjudicated_pair_b: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    adjudicated_pair_outcomes: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64)
+    )
 
 
 @dataclass
@@ -181,6 +190,19 @@ def aggregate(inp: AggregationInput) -> AggregationResult:
     n_likert = np.bincount(lr, minlength=n_resp)
     quorum_met = n_likert >= inp.likert_quorum
     means[~quorum_met] = np.nan
+    # An adjudicated response takes its criterion means from the adjudication.
+    present, at = adjudication.present_positions(inp.adjudicated_responses, inp.response_ids)
+    likert_decided = np.zeros(n_resp, dtype=bool)
+    likert_decided[at[present]] = True
+    if n_crit and present.any():
+        decided_values = np.asarray(inp.adjudicated_values, dtype=np.float64).reshape(-1, n_crit)
+        means[at[present]] = np.column_stack(
+            [
+                scores.normalize(decided_values[present, c], s.scale_min, s.scale_max)
+                for c, s in enumerate(criteria)
+            ]
+        )
+    quorum_met |= likert_decided
     weights = np.array([c.weight for c in criteria])
     crit_score = scores.criterion_score(means, weights) if n_crit else np.full(n_resp, np.nan)
     unrated_criterion = quorum_met & np.isnan(crit_score)
@@ -193,18 +215,29 @@ def aggregate(inp: AggregationInput) -> AggregationResult:
     n_pairs = uniq_pairs.size
     tallies = np.bincount(pair_of_vote * 3 + outcomes, minlength=n_pairs * 3).reshape(n_pairs, 3)
     pair_a_idx, pair_b_idx = np.divmod(uniq_pairs, max(n_resp, 1))
-    pair_n = tallies.sum(axis=1)
+    # An adjudicated pair's choice overrides its votes in the scores; agreement and disputes
+    # keep the annotators' own votes (``tallies``).
+    in_a, at_a = adjudication.present_positions(inp.adjudicated_pair_a, inp.response_ids)
+    in_b, at_b = adjudication.present_positions(inp.adjudicated_pair_b, inp.response_ids)
+    voted, pair_decided = adjudication.pair_overrides(
+        tallies,
+        uniq_pairs,
+        (at_a * max(n_resp, 1) + at_b)[in_a & in_b],
+        np.asarray(inp.adjudicated_pair_outcomes, dtype=np.int64)[in_a & in_b],
+        inp.pairwise_quorum,
+    )
+    pair_n = voted.sum(axis=1)
     in_borda = pair_n >= inp.pairwise_quorum
     b = scores.borda(
         pair_a_idx[in_borda],
         pair_b_idx[in_borda],
-        tallies[in_borda, A_WINS],
-        tallies[in_borda, B_WINS],
-        tallies[in_borda, TIE],
+        voted[in_borda, A_WINS],
+        voted[in_borda, B_WINS],
+        voted[in_borda, TIE],
         n_resp,
     )
     raw = scores.borda(
-        pair_a_idx, pair_b_idx, tallies[:, A_WINS], tallies[:, B_WINS], tallies[:, TIE], n_resp
+        pair_a_idx, pair_b_idx, voted[:, A_WINS], voted[:, B_WINS], voted[:, TIE], n_resp
     )
     n_pairwise, wins = raw.n_judgments, raw.wins
 
@@ -215,9 +248,9 @@ def aggregate(inp: AggregationInput) -> AggregationResult:
             inp.response_prompts,
             pair_a_idx[in_borda],
             pair_b_idx[in_borda],
-            tallies[in_borda, A_WINS],
-            tallies[in_borda, B_WINS],
-            tallies[in_borda, TIE],
+            voted[in_borda, A_WINS],
+            voted[in_borda, B_WINS],
+            voted[in_borda, TIE],
         )
         pairwise_score = fit.win_probability
         bt_undefined = ~np.isnan(b.borda) & np.isnan(fit.win_probability)
@@ -247,8 +280,9 @@ def aggregate(inp: AggregationInput) -> AggregationResult:
 
     # --- Disputes --------------------------------------------------------------------------
     spans = disputes.likert_spans(lr, values, n_resp)
-    likert_disputed = disputes.likert_disputed(spans, inp.dispute_span)
-    pair_disputed = disputes.pairwise_no_majority(tallies)
+    # An adjudicated item is decided: no longer a dispute.
+    likert_disputed = disputes.likert_disputed(spans, inp.dispute_span) & ~likert_decided
+    pair_disputed = disputes.pairwise_no_majority(tallies) & ~pair_decided
     dispute_rows: list[dict] = []
     for i in np.flatnonzero(likert_disputed):
         dispute_rows.append(
@@ -335,6 +369,8 @@ def aggregate(inp: AggregationInput) -> AggregationResult:
             f.append("disputed_likert")
         if pair_flagged[i]:
             f.append("disputed_pairwise")
+        if likert_decided[i]:
+            f.append("adjudicated")
         flags.append(f)
     counts = {
         "responses": int(n_resp),
@@ -366,6 +402,8 @@ def aggregate(inp: AggregationInput) -> AggregationResult:
         else {},
         "disputes_likert": int(likert_disputed.sum()),
         "disputes_pairwise": int(pair_disputed.sum()),
+        "responses_adjudicated": int(likert_decided.sum()),
+        "pairs_adjudicated": int(pair_decided.sum()),
         **bt_counts,
     }
     tie_rule = {

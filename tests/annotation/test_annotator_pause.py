@@ -134,14 +134,16 @@ def test_the_json_interface_still_accepts_a_paused_annotators_lease(client, setu
     assert page.status_code == 201
 
 
-def test_the_lead_page_lists_annotators_with_pause_and_exclude_buttons(client, setup):
+def test_the_lead_pages_annotator_panel_lists_annotators_with_pause_and_exclude_buttons(
+    client, setup
+):
     project, user, annotator, lead = setup
     client.force_login(lead)
-    page = client.get(f"/p/{project.slug}/lead/").content.decode()
+    page = client.get(f"/scoring/p/{project.slug}/annotators/").content.decode()
     row = page.split(f'data-annotator="{annotator.pk}"')[1].split("</tr>")[0]
     assert f"/lead/annotators/{annotator.pk}/pause/" in row and ">Pause<" in row
     assert f"/lead/annotators/{annotator.pk}/exclude/" in row
     annotator_pause(project=project, annotator=annotator)
-    page = client.get(f"/p/{project.slug}/lead/").content.decode()
+    page = client.get(f"/scoring/p/{project.slug}/annotators/").content.decode()
     row = page.split(f'data-annotator="{annotator.pk}"')[1].split("</tr>")[0]
     assert ">paused<" in row and f"/lead/annotators/{annotator.pk}/resume/" in row

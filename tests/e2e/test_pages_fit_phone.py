@@ -15,7 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from annotation.models import ImportBatch, Membership
+from annotation.models import Dispute, ImportBatch, Membership
 from annotation.services.projects import project_create
 from annotation.services.tokens import api_token_create
 from exports.services.build import release_build, release_request
@@ -41,6 +41,15 @@ PAGES = [
     ("lead", "/p/{slug}/near-duplicates/"),
     ("lead", "/releases/me/token/"),
     ("lead", "/p/{slug}/guidelines/"),
+    ("lead", "/scoring/p/{slug}/annotators/"),
+    ("lead", "/p/{slug}/lead/disputes/"),
+    ("lead", "/p/{slug}/lead/disputes/{dispute}/"),
+    ("lead", "/p/{slug}/lead/disputes/{pair_dispute}/"),
+    # The lead page's dashboard fragments, alone (on the lead page they load by HTMX).
+    ("lead", "/scoring/p/{slug}/dashboard/per-day/"),
+    ("lead", "/scoring/p/{slug}/dashboard/agreement/"),
+    ("lead", "/scoring/p/{slug}/dashboard/completion/"),
+    ("lead", "/releases/p/{slug}/jobs/"),
     ("lead", "/admin/"),
     ("lead", "/admin/annotation/project/{project}/change/"),
     ("researcher", "/"),
@@ -49,6 +58,8 @@ PAGES = [
     ("researcher", "/releases/p/{slug}/"),
     ("researcher", "/releases/me/token/"),
     ("researcher", "/p/{slug}/guidelines/"),
+    ("researcher", "/scoring/p/{slug}/dashboard/agreement/"),
+    ("researcher", "/releases/p/{slug}/jobs/"),
 ]
 WIDTHS = (390, 1366)
 # Set to a folder to keep a full-page screenshot of every page at every width.
@@ -116,7 +127,16 @@ def site(settings, tmp_path):
         users[role] = user
     return {
         "users": users,
-        "values": {"slug": project.slug, "run": run.pk, "job": failed.pk, "project": project.pk},
+        "values": {
+            "slug": project.slug,
+            "run": run.pk,
+            "job": failed.pk,
+            "project": project.pk,
+            **{
+                name: Dispute.objects.filter(project=project, kind=kind).order_by("id")[0].pk
+                for name, kind in (("dispute", "likert"), ("pair_dispute", "pairwise"))
+            },
+        },
     }
 
 

@@ -7,6 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from django.utils.html import format_html
 
 from scoring.charts import Point, interval_chart, reliability_chart
 
@@ -155,3 +156,48 @@ def test_a_reliability_diagram_leaves_out_empty_bins_and_has_an_empty_state():
 def test_charts_load_no_script_and_nothing_from_elsewhere():
     html = interval_chart([Point("a", 0.5)], title="t") + reliability_chart(bins(), title="r")
     assert "<script" not in html and "http://" not in re.sub(r'xmlns="[^"]+"', "", html)
+
+
+# scatter_chart ------------------------------------------------------------------------------
+
+
+def test_a_scatter_is_well_formed_accessible_and_puts_dots_where_their_values_are():
+    from scoring.charts import XY, scatter_chart
+
+    html = scatter_chart(
+        [XY("slow", 40.0, 0.9), XY("fast", 4.0, 0.1, warn=True), XY("no run", 10.0, None)],
+        title="Speed against agreement",
+        x_label="median seconds",
+        y_label="r",
+        reference_y=0.3,
+    )
+    figure, svg = parts(html)
+    assert svg.get("role") == "img" and svg.get("aria-label") == "Speed against agreement"
+    assert "style" not in html
+    slow, fast = svg.findall(f"{SVG}circle")
+    assert float(slow.get("cx")) > float(fast.get("cx"))  # more seconds: further right
+    assert float(slow.get("cy")) < float(fast.get("cy"))  # more agreement: higher up
+    assert slow.get("fill") != fast.get("fill")  # a warning has its own colour
+    dashed = [line for line in svg.findall(f"{SVG}line") if line.get("stroke-dasharray")]
+    assert len(dashed) == 1 and dashed[0].get("y1") == dashed[0].get("y2")
+    cells = [[c.text for c in tr] for tr in figure.find("table").find("tbody")]
+    assert cells[2] == ["no run", "10.00", "undefined"]  # listed, not drawn
+
+
+def test_a_scatter_escapes_hostile_labels_and_has_an_empty_state():
+    from scoring.charts import XY, scatter_chart
+
+    html = scatter_chart([XY(HOSTILE, 1.0, 0.5)], title=HOSTILE, x_label=HOSTILE, y_label="y")
+    parts(html)  # well-formed XML: nothing leaked unescaped
+    assert "<script>" not in html
+    empty = scatter_chart([XY("a", None, 0.5)], title="t", x_label="x", y_label="y", empty="None")
+    assert 'class="chart chart-empty"' in empty and "<svg" not in empty
+    with pytest.raises(ValueError):
+        scatter_chart([XY("a", 1.0, 1.0)], title="t", x_label="x", y_label="y", y_range=(1, 0))
+
+
+def test_a_plain_text_part_is_escaped_not_trusted():
+    from scoring.charts import _join
+
+    joined = _join([format_html("<g>{}</g>", "a"), "<script>alert(1)</script>"])
+    assert "<g>a</g>" in joined and "<script>" not in joined and "&lt;script&gt;" in joined

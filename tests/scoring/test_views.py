@@ -48,8 +48,9 @@ def test_researcher_sees_alpha_disputes_and_annotators_but_no_run_button(
     assert response.status_code == 200
     assert "<html" not in html  # a fragment
     assert 'id="aggregation-panel"' in html and "usefulness" in html
-    assert "ratings span 4 points on usefulness" in html
-    assert "no majority" in html
+    # Disputes are counted here; the queue (people's ratings) is for leads.
+    assert 'data-disputes="2"' in html and "(1 Likert, 1 pairwise)" in html
+    assert "/lead/disputes/" not in html
     assert "leave-one-out consensus" in html
     assert "Run aggregation now" not in html
 

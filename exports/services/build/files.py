@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from annotation.composition import composition_from_counts
 from annotation.models import Domain, Project
 from scoring import selectors as scoring_selectors
 from scoring.core.splits import TEST, TRAIN, split_prompts
@@ -205,6 +206,11 @@ def _files_write(
             "holdout": name in holdout,
         }
 
+    origins, sources = selectors.run_composition_counts(run=run)
+    composition = composition_from_counts(
+        project=project, origins=origins, sources=sources, unit_prefix="released "
+    )
+
     files: dict[str, dict[str, Any]] = {}
     for name, rows in (
         ("responses.jsonl", responses.rows),
@@ -247,10 +253,15 @@ def _files_write(
         domain_coverage=domain_coverage,
         files=files,
         pseudonym=pseudonym,
+        composition=composition,
         scores=scores,
     )
     card = card_render(
-        manifest=manifest, criteria=criteria, project=project, leaderboard=leaderboard
+        manifest=manifest,
+        criteria=criteria,
+        project=project,
+        leaderboard=leaderboard,
+        composition=composition,
     )
     (directory / "README.md").write_text(card, encoding="utf-8", newline="\n")
     files["README.md"] = _file_meta(directory / "README.md", None)

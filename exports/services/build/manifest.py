@@ -19,7 +19,9 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from annotation.composition import Composition
 from annotation.models import Criterion, Project, Response
+from scoring.model_ranking import NOT_RECORDED, undefined_ranking
 from scoring.models import AggregationRun
 
 FORMAT = "trenchcoat-release/1"
@@ -119,6 +121,7 @@ def release_manifest(
     domain_coverage: dict,
     files: dict,
     pseudonym: Pseudonym,
+    composition: Composition,
     scores: dict | None = None,
 ) -> dict[str, Any]:
     manifest = {
@@ -135,6 +138,8 @@ def release_manifest(
                 "test_fraction": project.test_fraction,
                 "seed": project.seed,
                 "tie_tolerance": project.tie_tolerance,
+                "origin_targets": project.origin_targets,
+                "source_targets": project.source_targets,
                 "criteria": [
                     {
                         "key": c.key,
@@ -201,6 +206,8 @@ def release_manifest(
         "counts": counts,
         "agreement": agreement_pseudonymized(run.agreement, pseudonym),
         "domain_coverage": domain_coverage,
+        "composition": composition_section(composition),
+        "model_ranking": model_ranking_section(run),
         "exclusions": exclusions_with_external_ids(run.exclusions, project),
         "files": files,
     }
@@ -225,13 +232,51 @@ def card_render(
     criteria: list[Criterion],
     project: Project,
     leaderboard: dict | None = None,
+    composition: Composition | None = None,
 ) -> str:
     """The dataset card (README.md) from the manifest (and, when the release carries
     scorers, the leaderboard rows from metaeval.json)."""
     return render_to_string(
         "exports/dataset_card.md",
-        {"m": manifest, "criteria": criteria, "project": project, "leaderboard": leaderboard},
+        {
+            "m": manifest,
+            "criteria": criteria,
+            "project": project,
+            "leaderboard": leaderboard,
+            "composition": composition,
+        },
     )
+
+
+def composition_section(composition: Composition) -> dict[str, Any]:
+    """The release's composition against the project's targets (DESIGN 4.5): origins of the
+    released responses and sources of the released prompts."""
+    return {
+        "unit": "share: 0..1 of the released rows; gap_points: share minus target in "
+        "percentage points (null without a target)",
+        **{
+            d.name: {
+                "of": d.unit,
+                "targets_set": d.has_targets,
+                "rows": [
+                    {
+                        "key": r.key,
+                        "count": r.count,
+                        "share": round(r.share, 6),
+                        "target": r.target,
+                        "gap_points": r.gap,
+                    }
+                    for r in d.rows
+                ],
+            }
+            for d in composition.dimensions
+        },
+    }
+
+
+def model_ranking_section(run: AggregationRun) -> dict[str, Any]:
+    """The run's Arena-style model ranking as stored (DESIGN 5), or why there is none."""
+    return {"run": run.pk, **(run.model_ranking or undefined_ranking(NOT_RECORDED))}
 
 
 def json_dumps_pretty(obj: Any) -> str:

@@ -1,0 +1,155 @@
+"""Reads for the lead dashboard's chart panels (DESIGN 7.4): judgments per day, alpha per
+criterion across aggregation runs, and completion against targets.
+
+Each reader runs a fixed number of queries, whatever the number of annotators, prompts or
+runs (counted per day in the database, JSON keys read in the database), so a panel costs
+the same on a 15,000-prompt project as on a demo (benchmarks/dashboard.py measures it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from annotation.models import DomainProgress, LikertJudgment, PairwiseJudgment, Project
+from annotation.selectors import DomainRow
+
+from .charts import Point
+from .models import AggregationRun
+
+PER_DAY_DAYS = 30
+TREND_RUNS = 20
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    likert: int
+    pairwise: int
+
+    @property
+    def total(self) -> int:
+        return self.likert + self.pairwise
+
+
+def judgments_per_day(
+    *, project: Project, now: datetime | None = None, days: int = PER_DAY_DAYS
+) -> list[Day]:
+    """Judgments recorded per calendar day (the site's time zone) over the last ``days``
+    days, oldest first, days without any included as zeros. Gold answers and imported
+    judgments count: they are recorded work. Two queries (one per kind)."""
+    today = timezone.localdate(now or timezone.now())
+    first = today - timedelta(days=days - 1)
+    since = timezone.make_aware(datetime.combine(first, datetime.min.time()))
+    counts: dict[date, list[int]] = {}
+    kinds = (
+        LikertJudgment.objects.filter(response__project=project),
+        PairwiseJudgment.objects.filter(prompt__project=project),
+    )
+    for i, judgments in enumerate(kinds):
+        for day, n in (
+            judgments.filter(created_at__gte=since)
+            .annotate(day=TruncDate("created_at"))
+            .values_list("day")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            counts.setdefault(day, [0, 0])[i] += n
+    return [
+        Day(d, *counts.get(d, (0, 0))) for d in (first + timedelta(days=k) for k in range(days))
+    ]
+
+
+@dataclass(frozen=True)
+class Trend:
+    """One agreement figure across runs, oldest run first."""
+
+    name: str
+    level: str
+    points: list[Point]
+
+    @property
+    def latest(self) -> Point:
+        return self.points[-1]
+
+
+def agreement_trend(*, project: Project, runs: int = TREND_RUNS) -> list[Trend]:
+    """Krippendorff's alpha of each criterion (at the criterion's own level) and of the
+    pairwise choices (nominal) across the project's last ``runs`` finished aggregation runs,
+    with their 95% bootstrap CIs, oldest first. Criteria in the project's order, then any
+    that only older runs had. A figure a run lacks is undefined there, with the reason. Two
+    queries: the criteria, and the runs' ``agreement.criteria`` and ``agreement.pairwise``
+    (read out of the JSON in the database: a run's full agreement also holds per-domain and
+    per-annotator figures the chart does not need)."""
+    rows = list(
+        AggregationRun.objects.filter(project=project, status=AggregationRun.Status.DONE)
+        .order_by("-created_at", "-id")
+        .values_list("pk", "agreement__criteria", "agreement__pairwise")[:runs]
+    )
+    rows.reverse()
+    if not rows:
+        return []
+    keys = list(project.criteria.order_by("position", "id").values_list("key", flat=True))
+    seen = {k for _, criteria, _ in rows for k in (criteria or {})}
+    keys += sorted(seen - set(keys))
+    trends = []
+    for key in keys:
+        if key not in seen:
+            continue
+        level = next(
+            (
+                criteria[key]["level"]
+                for _, criteria, _ in reversed(rows)
+                if key in (criteria or {})
+            ),
+            "",
+        )
+        points = []
+        for pk, criteria, _ in rows:
+            c = (criteria or {}).get(key)
+            if c is None:
+                points.append(Point(f"run {pk}", None, note="not in this run"))
+            else:
+                points.append(Point.from_estimate(f"run {pk}", c["alpha"].get(c["level"])))
+        trends.append(Trend(key, level, points))
+    if any(pairwise for _, _, pairwise in rows):
+        trends.append(
+            Trend(
+                "pairwise choices",
+                "nominal",
+                [
+                    Point.from_estimate(f"run {pk}", pairwise.get("alpha_nominal"))
+                    if pairwise
+                    else Point(f"run {pk}", None, note="no pairwise judgments in this run")
+                    for pk, _, pairwise in rows
+                ],
+            )
+        )
+    return trends
+
+
+def completion_by_domain(*, project: Project) -> list[DomainRow]:
+    """Each domain's share of the judgments done against its target share, as the lead's
+    completion table computes it (``annotation.selectors.DomainRow``). One query."""
+    progress = list(
+        DomainProgress.objects.filter(project=project)
+        .select_related("domain")
+        .order_by("domain__name")
+    )
+    done_total = sum(p.done for p in progress)
+    return [
+        DomainRow(
+            name=p.domain.name,
+            target_share=p.domain.target_share,
+            safety_critical=p.domain.safety_critical,
+            tasks_complete=p.tasks_complete,
+            tasks_total=p.tasks_total,
+            done=p.done,
+            done_share=p.done / done_total if done_total else 0.0,
+        )
+        for p in progress
+    ]
