@@ -288,15 +288,16 @@ class LeadOverview:
 ACTIVE_WINDOW = timedelta(hours=24)
 
 
-def lead_overview(*, project: Project, now: datetime | None = None) -> LeadOverview:
-    now = now or timezone.now()
+def domain_rows(*, project: Project) -> list[DomainRow]:
+    """Each domain's task completion and its share of the judgments done, by name. One
+    query (the per-domain counters)."""
     progress = list(
         DomainProgress.objects.filter(project=project)
         .select_related("domain")
         .order_by("domain__name")
     )
     done_total = sum(p.done for p in progress)
-    domains = [
+    return [
         DomainRow(
             name=p.domain.name,
             target_share=p.domain.target_share,
@@ -308,6 +309,11 @@ def lead_overview(*, project: Project, now: datetime | None = None) -> LeadOverv
         )
         for p in progress
     ]
+
+
+def lead_overview(*, project: Project, now: datetime | None = None) -> LeadOverview:
+    now = now or timezone.now()
+    domains = domain_rows(project=project)
     likert = LikertJudgment.objects.filter(response__project=project)
     pairwise = PairwiseJudgment.objects.filter(prompt__project=project)
     since = now - ACTIVE_WINDOW

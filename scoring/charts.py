@@ -268,7 +268,12 @@ def interval_chart(
                 _ci_text(p, digits),
             )
         )
-    table = _table(
+    return _figure(title, caption, height, _join(parts), _points_table(title, points, digits))
+
+
+def _points_table(title: str, points: Sequence[Point], digits: int) -> SafeString:
+    """The hidden table of a chart of points: value (with its note) and CI per category."""
+    return _table(
         title,
         ["category", "value", "95% CI"],
         (
@@ -280,7 +285,6 @@ def interval_chart(
             for p in points
         ),
     )
-    return _figure(title, caption, height, _join(parts), table)
 
 
 def _ci_text(p: Point, digits: int) -> str:
@@ -650,19 +654,7 @@ def line_chart(
                     _ci_text(p, digits),
                 )
             )
-    table = _table(
-        title,
-        ["category", "value", "95% CI"],
-        (
-            (
-                p.label,
-                _fmt(p.value, digits) + (f" ({p.note})" if p.note else ""),
-                _ci_text(p, digits),
-            )
-            for p in points
-        ),
-    )
-    return _figure(title, caption, height, _join(parts), table)
+    return _figure(title, caption, height, _join(parts), _points_table(title, points, digits))
 
 
 def target_bar_chart(

@@ -15,8 +15,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from annotation.models import DomainProgress, LikertJudgment, PairwiseJudgment, Project
-from annotation.selectors import DomainRow
+from annotation.models import LikertJudgment, PairwiseJudgment, Project
 
 from .charts import Point
 from .models import AggregationRun
@@ -130,26 +129,3 @@ def agreement_trend(*, project: Project, runs: int = TREND_RUNS) -> list[Trend]:
             )
         )
     return trends
-
-
-def completion_by_domain(*, project: Project) -> list[DomainRow]:
-    """Each domain's share of the judgments done against its target share, as the lead's
-    completion table computes it (``annotation.selectors.DomainRow``). One query."""
-    progress = list(
-        DomainProgress.objects.filter(project=project)
-        .select_related("domain")
-        .order_by("domain__name")
-    )
-    done_total = sum(p.done for p in progress)
-    return [
-        DomainRow(
-            name=p.domain.name,
-            target_share=p.domain.target_share,
-            safety_critical=p.domain.safety_critical,
-            tasks_complete=p.tasks_complete,
-            tasks_total=p.tasks_total,
-            done=p.done,
-            done_share=p.done / done_total if done_total else 0.0,
-        )
-        for p in progress
-    ]

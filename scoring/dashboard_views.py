@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from annotation import access
 from annotation.composition import project_composition
+from annotation.selectors import domain_rows
 
 from . import dashboard
 from .charts import line_chart, stacked_bar_chart, target_bar_chart
@@ -79,7 +80,7 @@ def agreement_panel(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def completion_panel(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.project_get_for(request.user, slug, roles=access.READ_RESULTS)
-    domains = dashboard.completion_by_domain(project=project)
+    domains = domain_rows(project=project)
     charts = [
         target_bar_chart(
             [(d.name, d.done_percent, d.target_percent) for d in domains],
