@@ -3,6 +3,10 @@
 FROM python:3.11-slim-bookworm AS app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
+# pg_dump and pg_restore for `manage.py backup` / `restore`: the major version of the postgres
+# service in docker-compose.yml (an older pg_dump refuses a newer server; a test keeps them equal).
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client-15 \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 1000 trenchcoat
 COPY pyproject.toml README.md ./
 COPY config ./config

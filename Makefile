@@ -43,7 +43,7 @@ dev: install
 SQLITE_TESTS ?= tests/annotation/test_assign_leases.py tests/annotation/test_assign_concurrency.py \
   tests/annotation/test_submit.py tests/annotation/test_stratification.py \
   tests/annotation/test_gold.py tests/annotation/test_annotator_pause.py \
-  tests/annotation/test_disputes.py
+  tests/annotation/test_disputes.py tests/annotation/test_dashboard_snapshot.py
 
 test: install install-scoring
 	if [ -n "$(strip $(SQLITE_TESTS))" ]; then \

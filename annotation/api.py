@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import access
+from .api_errors import ErrorSerializer
 from .import_uploads import upload_prepare, upload_refused
 from .models import ImportBatch, Project
 from .services.imports import (
@@ -156,7 +157,11 @@ class ItemsImportApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
-        responses={201: OutputSerializer, 202: ImportOutputSerializer},
+        responses={
+            201: OutputSerializer,
+            202: ImportOutputSerializer,
+            413: OpenApiResponse(ErrorSerializer, description="The file is over the import limit."),
+        },
     )
     def post(self, request: Request, slug: str) -> Response:
         project = access.project_get_for(request.user, slug, roles=access.MANAGE)

@@ -151,10 +151,12 @@ def composition_from_counts(
     )
 
 
-def project_composition(*, project: Project) -> Composition:
+def composition_counts(*, project: Project) -> dict[str, dict[str, int]]:
     """Origins of the project's responses and sources of its prompts, all and judged (with
-    at least one judgment that is not a gold answer), against the targets. Two queries
-    whatever the project's size."""
+    at least one judgment that is not a gold answer), gold prompts left out: plain JSON, as
+    the dashboard stores it (``services.dashboard``). Two queries whatever the project's
+    size, each reading every judgment: 445 ms a request with 15,000 prompts and 372,000
+    judgments, which is why the panels read the stored counts."""
     # Uncorrelated IN subqueries, each hashed once by PostgreSQL. Measured with 15,000
     # prompts, 45,000 responses and 270,000 judgments on the shared 2-core machine: 350 to
     # 550 ms, the same as a correlated EXISTS per row; both read every judgment once.
@@ -185,10 +187,18 @@ def project_composition(*, project: Project) -> Composition:
         .order_by()
         .values_list("source", "n", "judged")
     )
-    return composition_from_counts(
-        project=project,
-        origins=origins,
-        sources=sources,
-        origins_judged=origins_judged,
-        sources_judged=sources_judged,
-    )
+    return {
+        "origins": origins,
+        "sources": sources,
+        "origins_judged": origins_judged,
+        "sources_judged": sources_judged,
+    }
+
+
+def project_composition(
+    *, project: Project, counts: Mapping[str, Mapping[str, int]] | None = None
+) -> Composition:
+    """``composition_counts`` (counted now, or as stored: ``counts``) against the project's
+    targets as they are now."""
+    counts = composition_counts(project=project) if counts is None else counts
+    return composition_from_counts(project=project, **counts)

@@ -11,14 +11,18 @@ from django.views.decorators.http import require_GET
 
 from . import access
 from .composition import project_composition
+from .services.dashboard import dashboard_snapshot_get
 
 
 @login_required
 @require_GET
 def composition_panel(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.project_get_for(request.user, slug, roles=access.READ_RESULTS)
+    # The counts are stored (services.dashboard): counting them here read every judgment.
+    snapshot = dashboard_snapshot_get(project=project)
+    composition = project_composition(project=project, counts=snapshot.figures["composition"])
     return render(
         request,
         "annotation/composition_panel.html",
-        {"project": project, "composition": project_composition(project=project)},
+        {"project": project, "composition": composition, "snapshot": snapshot},
     )

@@ -45,6 +45,7 @@ def dispute_queue(request: HttpRequest, slug: str) -> HttpResponse:
             show=show,
             page=request.GET.get("page"),
             per_page=PER_PANEL if panel else PER_PAGE,
+            count=counts[show],
         ),
     }
     template = "annotation/disputes.html#queue" if request.htmx else "annotation/disputes.html"

@@ -337,25 +337,42 @@ def _straight_lined(keys: list[str]) -> Q | None:
     return Q(*(Exact(KeyTextTransform(key, "ratings"), first) for key in keys[1:]))
 
 
-def annotator_checks(*, project: Project, agreement: list[dict] | None = None) -> AnnotatorChecks:
-    """Every annotator of ``annotator_controls`` with their checks (DESIGN 4.5).
+# One annotator's counted figures, in this order (``annotator_stats``; JSON in the stored
+# dashboard figures): Likert judgments, their median milliseconds, straight-lined, flagged;
+# pairwise judgments, their median milliseconds, left picks, right picks, flagged; leases
+# ended done or skipped, skipped.
+STAT_FIELDS = (
+    "n_likert",
+    "median_ms_likert",
+    "straight",
+    "flagged_likert",
+    "n_pairwise",
+    "median_ms_pairwise",
+    "left",
+    "right",
+    "flagged_pairwise",
+    "leases",
+    "skipped",
+)
+NO_STATS = (0, None, 0, 0, 0, None, 0, 0, 0, 0, 0)
 
-    ``agreement``: the ``annotators`` rows of the latest aggregation run's agreement
-    (scoring computes the leave-one-out consensus; this app does not import it), or None
-    without a run. Three grouped queries (Likert, pairwise, leases) and the criteria keys on
-    top of ``annotator_controls``: the count never grows with annotators or judgments.
-    """
-    controls = annotator_controls(project=project)
-    keys = list(project.criteria.order_by("position", "id").values_list("key", flat=True))
+
+def annotator_stats(*, project: Project, keys: list[str]) -> dict[int, tuple]:
+    """Per annotator id, the ``STAT_FIELDS`` over their non-gold judgments and ended leases
+    in the project: the part of the checks that reads every judgment. ``keys``: the
+    project's criteria keys in order (straight-lining). Three grouped queries (Likert,
+    pairwise, leases), whatever the number of annotators.
+    The lead's panel reads them from the stored dashboard figures, which
+    ``annotation.services.dashboard`` refreshes with this function."""
     same = _straight_lined(keys)
     flagged = ~Q(flags=[])
     likert_rows = LikertJudgment.objects.filter(response__project=project, gold=False)
     pairwise_rows = PairwiseJudgment.objects.filter(prompt__project=project, gold=False)
     likert_medians = _medians_in_python(likert_rows, "duration_ms")
     pairwise_medians = _medians_in_python(pairwise_rows, "duration_ms")
-    likert = {
-        a: (n, likert_medians.get(a, median), straight, flags)
-        for a, n, median, straight, flags in likert_rows.order_by()
+    stats: dict[int, list] = {}
+    for a, n, median, straight, flags in (
+        likert_rows.order_by()
         .values("annotator_id")
         .annotate(
             n=Count("pk"),
@@ -364,10 +381,15 @@ def annotator_checks(*, project: Project, agreement: list[dict] | None = None) -
             flagged=Count("pk", filter=flagged),
         )
         .values_list("annotator_id", "n", "median", "straight", "flagged")
-    }
-    pairwise = {
-        a: (n, pairwise_medians.get(a, median), left, right, flags)
-        for a, n, median, left, right, flags in pairwise_rows.order_by()
+    ):
+        stats.setdefault(a, list(NO_STATS))[0:4] = [
+            n,
+            likert_medians.get(a, median),
+            straight,
+            flags,
+        ]
+    for a, n, median, left, right, flags in (
+        pairwise_rows.order_by()
         .values("annotator_id")
         .annotate(
             n=Count("pk"),
@@ -377,31 +399,52 @@ def annotator_checks(*, project: Project, agreement: list[dict] | None = None) -
             flagged=Count("pk", filter=flagged),
         )
         .values_list("annotator_id", "n", "median", "left", "right", "flagged")
-    }
+    ):
+        stats.setdefault(a, list(NO_STATS))[4:9] = [
+            n,
+            pairwise_medians.get(a, median),
+            left,
+            right,
+            flags,
+        ]
     State = Assignment.State
-    leases = {
-        a: (n, skipped)
-        for a, n, skipped in Assignment.objects.filter(
-            project=project, state__in=[State.DONE, State.SKIPPED]
-        )
+    for a, n, skipped in (
+        Assignment.objects.filter(project=project, state__in=[State.DONE, State.SKIPPED])
         .order_by()
         .values("annotator_id")
         .annotate(n=Count("pk"), skipped=Count("pk", filter=Q(state=State.SKIPPED)))
         .values_list("annotator_id", "n", "skipped")
-    }
+    ):
+        stats.setdefault(a, list(NO_STATS))[9:11] = [n, skipped]
+    return {a: tuple(v) for a, v in stats.items()}
+
+
+def annotator_checks(
+    *,
+    project: Project,
+    agreement: list[dict] | None = None,
+    stats: dict[int, Sequence] | None = None,
+) -> AnnotatorChecks:
+    """Every annotator of ``annotator_controls`` with their checks (DESIGN 4.5).
+
+    ``agreement``: the ``annotators`` rows of the latest aggregation run's agreement
+    (scoring computes the leave-one-out consensus; this app does not import it), or None
+    without a run. ``stats``: ``annotator_stats`` as stored in the dashboard figures, or
+    None to count now. The query count never grows with annotators or judgments; names,
+    pause, exclusion and gold accuracy are always read now (gold answers are few).
+    """
+    controls = annotator_controls(project=project)
+    keys = list(project.criteria.order_by("position", "id").values_list("key", flat=True))
+    if stats is None:
+        stats = annotator_stats(project=project, keys=keys)
+    straight_defined = len(keys) >= 2
     consensus = {r["annotator_id"]: r for r in agreement or []}
-    no_pairs = (0, None, 0, 0, 0)
-    tests = left_picks(
-        [pairwise.get(c.annotator_id, no_pairs)[2] for c in controls],
-        [pairwise.get(c.annotator_id, no_pairs)[3] for c in controls],
-    )
+    per = [tuple(stats.get(c.annotator_id, NO_STATS)) for c in controls]
+    tests = left_picks([s[6] for s in per], [s[7] for s in per])
     rows = []
-    for control, left_test in zip(controls, tests, strict=True):
-        a = control.annotator_id
-        n_l, median_l, straight, flags_l = likert.get(a, (0, None, 0, 0))
-        n_p, median_p, _, _, flags_p = pairwise.get(a, no_pairs)
-        n_leases, skipped = leases.get(a, (0, 0))
-        loo = consensus.get(a, {})
+    for control, s, left_test in zip(controls, per, tests, strict=True):
+        n_l, median_l, straight, flags_l, n_p, median_p, _, _, flags_p, n_leases, skipped = s
+        loo = consensus.get(control.annotator_id, {})
         row = AnnotatorCheckRow(
             control=control,
             n_likert=n_l,
@@ -410,18 +453,18 @@ def annotator_checks(*, project: Project, agreement: list[dict] | None = None) -
             median_seconds_pairwise=None if median_p is None else median_p / 1000,
             agreement_r=loo.get("likert_r_mean"),
             agreement_pairwise=loo.get("pairwise_agreement"),
-            in_run=a in consensus,
-            straight_lining=Share(straight, n_l) if same is not None else Share(),
+            in_run=control.annotator_id in consensus,
+            straight_lining=Share(straight, n_l) if straight_defined else Share(),
             left=left_test,
             skips=Share(skipped, n_leases),
             flags=Share(flags_l + flags_p, n_l + n_p),
             warnings=(),
         )
         rows.append(replace(row, warnings=check_warnings(project, row)))
-    total = Share(sum(v[2] for v in likert.values()), sum(v[0] for v in likert.values()))
+    total = Share(sum(s[2] for s in stats.values()), sum(s[0] for s in stats.values()))
     return AnnotatorChecks(
         rows=rows,
-        project_straight_lining=total if same is not None else Share(),
+        project_straight_lining=total if straight_defined else Share(),
         has_run=agreement is not None,
         criteria=len(keys),
     )

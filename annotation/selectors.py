@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -311,20 +312,61 @@ def domain_rows(*, project: Project) -> list[DomainRow]:
     ]
 
 
-def lead_overview(*, project: Project, now: datetime | None = None) -> LeadOverview:
+def judgment_totals(*, project: Project, now: datetime | None = None) -> dict[str, Any]:
+    """Every judgment of the project (gold answers and imports included), how many arrived
+    over quorum, and ``active``: [name, judgments] of each annotator who judged here in
+    the ``ACTIVE_WINDOW`` before ``now``, busiest first. Four queries, two of them reading
+    every judgment and two joining the day's to every response of the project (60 to 150
+    ms with 15,000 prompts): the lead page reads them as stored (``services.dashboard``)."""
     now = now or timezone.now()
-    domains = domain_rows(project=project)
-    likert = LikertJudgment.objects.filter(response__project=project)
-    pairwise = PairwiseJudgment.objects.filter(prompt__project=project)
-    since = now - ACTIVE_WINDOW
+    totals: dict[str, Any] = {"judgments": 0, "over_quorum": 0}
     active: dict[str, int] = {}
-    for qs in (likert, pairwise):
+    for qs in (
+        LikertJudgment.objects.filter(response__project=project),
+        PairwiseJudgment.objects.filter(prompt__project=project),
+    ):
+        row = qs.aggregate(n=Count("id"), over=Count("id", filter=Q(over_quorum=True)))
+        totals["judgments"] += row["n"]
+        totals["over_quorum"] += row["over"]
         for name, n in (
-            qs.filter(created_at__gte=since, source=JudgmentSource.ANNOTATED)
+            qs.filter(created_at__gte=now - ACTIVE_WINDOW, source=JudgmentSource.ANNOTATED)
             .values_list("annotator__user__username")
             .annotate(n=Count("id"))
         ):
             active[name] = active.get(name, 0) + n
+    totals["active"] = [list(kv) for kv in sorted(active.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return totals
+
+
+def judgments_by_day(*, project: Project, since: datetime) -> dict[date, list[int]]:
+    """[Likert, pairwise] judgments recorded per calendar day (the site's time zone) from
+    ``since`` on, days without any left out. Gold answers and imported judgments count:
+    they are recorded work. Two queries (one per kind)."""
+    counts: dict[date, list[int]] = {}
+    kinds = (
+        LikertJudgment.objects.filter(response__project=project),
+        PairwiseJudgment.objects.filter(prompt__project=project),
+    )
+    for i, judgments in enumerate(kinds):
+        for day, n in (
+            judgments.filter(created_at__gte=since)
+            .annotate(day=TruncDate("created_at"))
+            .values_list("day")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            counts.setdefault(day, [0, 0])[i] += n
+    return counts
+
+
+def lead_overview(
+    *, project: Project, now: datetime | None = None, totals: dict[str, Any] | None = None
+) -> LeadOverview:
+    """``totals``: ``judgment_totals`` as stored (counted at their own time), or None to
+    count now."""
+    now = now or timezone.now()
+    domains = domain_rows(project=project)
+    totals = judgment_totals(project=project, now=now) if totals is None else totals
     leases = Assignment.objects.filter(
         project=project, state=Assignment.State.ACTIVE, expires_at__gt=now
     )
@@ -339,12 +381,11 @@ def lead_overview(*, project: Project, now: datetime | None = None) -> LeadOverv
     ]
     return LeadOverview(
         domains=domains,
-        active_annotators=sorted(active.items(), key=lambda kv: (-kv[1], kv[0])),
+        active_annotators=[(name, n) for name, n in totals["active"]],
         open_leases=open_leases,
         open_lease_count=leases.count(),
-        judgments_total=likert.count() + pairwise.count(),
-        over_quorum=likert.filter(over_quorum=True).count()
-        + pairwise.filter(over_quorum=True).count(),
+        judgments_total=totals["judgments"],
+        over_quorum=totals["over_quorum"],
     )
 
 

@@ -21,6 +21,7 @@ from .services.assignments import (
     assignment_current,
     assignment_skip,
 )
+from .services.dashboard import dashboard_snapshot_get
 from .services.judgments import FLAGS, judgment_submit
 
 TASK_TEMPLATE = "annotation/annotate.html"
@@ -210,7 +211,9 @@ def guidelines(request: HttpRequest, slug: str) -> HttpResponse:
 def project_lead(request: HttpRequest, slug: str) -> HttpResponse:
     """The lead's view of a project: progress by domain, people at work, leases, pace."""
     project = access.project_get_for(request.user, slug, roles=access.MANAGE)
-    overview = selectors.lead_overview(project=project)
+    # The totals are stored (services.dashboard): counting them here read every judgment.
+    snapshot = dashboard_snapshot_get(project=project)
+    overview = selectors.lead_overview(project=project, totals=snapshot.figures["totals"])
     # The annotator table is a fragment (scoring:annotator_checks): it needs the latest run.
-    context = {"project": project, "overview": overview}
+    context = {"project": project, "overview": overview, "snapshot": snapshot}
     return render(request, "annotation/project_lead.html", context)

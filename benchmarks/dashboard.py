@@ -12,11 +12,24 @@ one warm-up, and the number of queries. A query count that does not grow with th
 annotators or prompts is the same in both columns. Target: every fragment under 100 ms
 (reported; the exit status is 1 only when a query count grew).
 
+What a lead sees while the campaign runs: before each timed request one new Likert judgment
+is submitted through the real write path (claim a lease, ``judgment_submit_likert``,
+commit), so no request is served from figures that the previous one already computed. The
+figures that are a scan over every judgment are stored and recounted by a debounced job
+(``annotation.tasks.dashboard_refresh``, the ``aggregate`` queue); the panels show when
+they were counted. Under bin/with-test-services the job is queued to Redis, where no worker
+runs, so the requests never wait for it; the job itself is timed separately and printed.
+Fragments are requested as htmx requests them (``HX-Request: true``); the lead page plainly.
+
     SECRET_KEY=x TRENCHCOAT_PSEUDONYM_SALT=y bin/with-test-services .venv/bin/python benchmarks/dashboard.py
+
+``--prompts 2000 --annotators 10`` for a quicker run while developing; ``--reuse`` measures
+projects a previous run left in the same database instead of generating them again.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import random
@@ -24,6 +37,7 @@ import re
 import statistics
 import sys
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,12 +54,16 @@ from django.test.utils import CaptureQueriesContext, setup_test_environment  # n
 
 from annotation.models import (  # noqa: E402
     Annotator,
+    DashboardSnapshot,
     LikertJudgment,
     Membership,
     PairwiseJudgment,
     Project,
     Response,
 )
+from annotation.services.assignments import annotator_for_user, assignment_claim_next  # noqa: E402
+from annotation.services.dashboard import dashboard_refresh  # noqa: E402
+from annotation.services.judgments import judgment_submit_likert  # noqa: E402
 from annotation.services.projects import project_create  # noqa: E402
 from annotation.services.tasks import tasks_count_judgments, tasks_sync  # noqa: E402
 from exports.services.build import release_request  # noqa: E402
@@ -150,9 +168,51 @@ def generate(slug: str, n_prompts: int, n_annotators: int) -> Project:
     return project
 
 
-def measure(project: Project) -> dict[str, tuple[float, int]]:
-    user = get_user_model().objects.create_user(f"lead-{project.slug}")
-    Membership.objects.create(user=user, project=project, role=Membership.Role.LEAD)
+class Arrivals:
+    """New judgments arriving: annotators (members) who each claim the next task and submit
+    a Likert judgment through the services, as the annotate page does. The Likert quorum is
+    raised first so that tasks are open again (the generated judgments filled them)."""
+
+    def __init__(self, project: Project, n: int = 4) -> None:
+        self.project = project
+        self.rng = random.Random(7)
+        self.keys = list(project.criteria.values_list("key", flat=True))
+        project.likert_quorum = 8
+        project.save(update_fields=["likert_quorum"])
+        tasks_sync(project=project)
+        self.annotators = []
+        for i in range(n):
+            user, _ = get_user_model().objects.get_or_create(username=f"arrive-{project.slug}-{i}")
+            Membership.objects.get_or_create(
+                user=user, project=project, defaults={"role": Membership.Role.ANNOTATOR}
+            )
+            self.annotators.append(annotator_for_user(user=user))
+        self.count = 0
+
+    def one(self) -> None:
+        annotator = self.annotators[self.count % len(self.annotators)]
+        lease = assignment_claim_next(project=self.project, annotator=annotator)
+        assert lease is not None, "no open task for an arriving judgment"
+        judgment_submit_likert(
+            project=self.project,
+            annotator=annotator,
+            assignment_id=lease.pk,
+            client_key=uuid.uuid4(),
+            ratings={key: self.rng.randint(1, 5) for key in self.keys},
+            duration_ms=self.rng.randint(2000, 90000),
+        )
+        self.count += 1
+
+
+def measure(project: Project) -> tuple[dict[str, tuple[float, int]], float]:
+    """Per URL: the median ms of REPEATS requests, each right after a new judgment, and the
+    queries of one such request. Then the median ms of three refreshes of the stored
+    figures (the job the new judgments queue)."""
+    user, _ = get_user_model().objects.get_or_create(username=f"lead-{project.slug}")
+    Membership.objects.get_or_create(
+        user=user, project=project, defaults={"role": Membership.Role.LEAD}
+    )
+    arrivals = Arrivals(project)
     client = Client()  # the test client's host, "testserver", is allowed by setup_test_environment
     client.force_login(user)
     page = f"/p/{project.slug}/lead/"
@@ -160,23 +220,43 @@ def measure(project: Project) -> dict[str, tuple[float, int]]:
     urls = [page] + sorted(set(re.findall(r'hx-get="([^"]+)"', html)))
     out = {}
     for url in urls:
-        assert client.get(url).status_code == 200, url  # warm-up
+        headers = {} if url == page else {"HTTP_HX_REQUEST": "true"}
+        assert client.get(url, **headers).status_code == 200, url  # warm-up
+        arrivals.one()
         reset_queries()
         with CaptureQueriesContext(connection) as ctx:
-            client.get(url)
+            client.get(url, **headers)
         # Read now: the list is a slice of the connection's log, which the next request clears.
         queries = len(ctx.captured_queries)
         times = []
         for _ in range(REPEATS):
+            arrivals.one()
             t0 = time.perf_counter()
-            client.get(url)
+            client.get(url, **headers)
             times.append((time.perf_counter() - t0) * 1000)
         name = url.replace(f"/{project.slug}/", "/SLUG/")
         out[name] = (statistics.median(times), queries)
-    return out
+    refresh = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        dashboard_refresh(project_id=project.pk)
+        refresh.append((time.perf_counter() - t0) * 1000)
+    stale = DashboardSnapshot.objects.get(project=project).stale_since
+    assert stale is None, "the refresh left the stored figures stale"
+    return out, statistics.median(refresh)
+
+
+def generated(slug: str, n_prompts: int, n_annotators: int, reuse: bool) -> Project:
+    found = Project.objects.filter(slug=slug).first() if reuse else None
+    return found or generate(slug, n_prompts, n_annotators)
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--prompts", type=int, default=15_000)
+    parser.add_argument("--annotators", type=int, default=40)
+    parser.add_argument("--reuse", action="store_true", help="measure projects left by a run")
+    args = parser.parse_args()
     if connection.vendor != "postgresql":
         print("run with DATABASE_URL pointing at PostgreSQL", file=sys.stderr)
         return 2
@@ -189,20 +269,30 @@ def main() -> int:
     )
     setup_test_environment()
     t0 = time.perf_counter()
-    small = measure(generate("bench-dash-small", 500, 5))
-    big_project = generate("bench-dash-big", 15_000, 40)
-    print(
-        f"generated {LikertJudgment.objects.count():,} Likert and "
-        f"{PairwiseJudgment.objects.count():,} pairwise judgments in "
-        f"{time.perf_counter() - t0:.0f} s"
+    small, small_refresh = measure(generated("bench-dash-small", 500, 5, args.reuse))
+    big_project = generated(
+        f"bench-dash-big-{args.prompts}-{args.annotators}",
+        args.prompts,
+        args.annotators,
+        args.reuse,
     )
-    big = measure(big_project)
-    print(f"{'request':<48} {'ms (15,000 prompts)':>20} {'queries':>8} {'queries (500)':>14}")
+    print(
+        f"{LikertJudgment.objects.count():,} Likert and "
+        f"{PairwiseJudgment.objects.count():,} pairwise judgments in the database "
+        f"({'reused' if args.reuse else 'generated'}) in {time.perf_counter() - t0:.0f} s"
+    )
+    big, big_refresh = measure(big_project)
+    column = f"ms ({args.prompts:,} prompts)"
+    print(f"{'request':<48} {column:>20} {'queries':>8} {'queries (500)':>14}")
     slow = []
     for url, (ms, queries) in big.items():
         print(f"{url:<48} {ms:>20.1f} {queries:>8} {small.get(url, (0, '-'))[1]:>14}")
         if url != "/p/SLUG/lead/" and ms >= 100:
             slow.append(url)
+    print(
+        f"refresh of the stored figures (the debounced job each burst of new work queues): "
+        f"{big_refresh:.0f} ms ({args.prompts:,} prompts), {small_refresh:.0f} ms (500)"
+    )
     grew = [u for u in big if u in small and big[u][1] != small[u][1]]
     print(
         f"fragments over 100 ms: {', '.join(slow) or 'none'}; "

@@ -211,6 +211,8 @@ IMPORT_MAX_BYTES = env_int("TRENCHCOAT_IMPORT_MAX_BYTES", 512 * 1024 * 1024)
 # (shared by web and workers) until the job has finished.
 IMPORT_BACKGROUND_LINES = env_int("TRENCHCOAT_IMPORT_BACKGROUND_LINES", 2000)
 IMPORT_DIR = Path(env_str("TRENCHCOAT_IMPORT_DIR") or DATA_DIR / "imports")
+# pg_dump and pg_restore for `manage.py backup` / `restore`: this directory, else the PATH.
+POSTGRES_BIN_DIR = env_str("TRENCHCOAT_PG_BIN")
 
 # Security: production serves over TLS, terminated by a reverse proxy in front of gunicorn.
 # `manage.py check --deploy` is clean with these defaults except for the warnings listed in
@@ -298,10 +300,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "scoring.tasks.aggregation_*": {"queue": "aggregate"},
+    "annotation.tasks.dashboard_*": {"queue": "aggregate"},
     "exports.tasks.*": {"queue": "exports"},
     "scoring.tasks.scorer_*": {"queue": "scoring"},
 }
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A task taken by a worker that dies (acks_late) goes back on its queue once this many seconds
+# passed since it was taken, when a worker starts or on a worker's periodic check. It must
+# exceed the longest task, or a slow task is run twice (harmless: tasks are idempotent).
+_visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+if _visibility_timeout < 1:
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must be at least 1 (seconds).")
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout}
 # `celery -A config beat` (docker-compose's beat service, `make beat`). Not needed on the
 # embedded default: there is no broker, and `manage.py aggregate` or the Run button catch up.
 CELERY_BEAT_SCHEDULE = {
@@ -316,6 +325,9 @@ CELERY_BEAT_SCHEDULE = {
 # and at most once per debounce window per project.
 AGGREGATE_AFTER_JUDGMENTS = env_int("TRENCHCOAT_AGGREGATE_AFTER_JUDGMENTS", 200)
 AGGREGATE_DEBOUNCE_SECONDS = env_int("TRENCHCOAT_AGGREGATE_DEBOUNCE_SECONDS", 300)
+# The lead dashboard's stored figures are recounted this long after the first commit that
+# changed them (one recount per burst; annotation.services.dashboard).
+DASHBOARD_REFRESH_SECONDS = env_int("TRENCHCOAT_DASHBOARD_REFRESH_SECONDS", 5)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -357,6 +369,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every operation's error answers (401, 403, 404, 429, and 400 where it takes input).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "annotation.api_errors.schema_document_errors",
+    ],
 }
 CACHES = {
     "default": (

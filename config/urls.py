@@ -5,6 +5,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from annotation.views import healthz
 
+# A path under /api/ that matches no route answers JSON, as the API's own 404s do.
+handler404 = "annotation.api_errors.page_not_found"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

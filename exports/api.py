@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation import access
+from annotation.api_errors import ErrorSerializer
 from annotation.models import Project
 from scoring.selectors import runs_for_project
 
@@ -186,7 +187,20 @@ class ReleaseCreateApi(APIView):
 
     OutputSerializer = ReleaseOutputSerializer
 
-    @extend_schema(request=InputSerializer, responses={202: OutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            202: OutputSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer, description="No finished aggregation run with scores to release."
+            ),
+            503: OpenApiResponse(
+                OutputSerializer,
+                description="The build could not be queued: the release, recorded as failed, "
+                "with the reason in ``detail``.",
+            ),
+        },
+    )
     def post(self, request: Request, slug: str) -> Response:
         project = _project_for_managing(request, slug)
         data = self.InputSerializer(data=request.data)
@@ -228,9 +242,10 @@ class ReleaseFileDownloadApi(APIView):
 
     @extend_schema(
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The file."
-            ),
+            **{
+                (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")
+                for content_type in sorted({*CONTENT_TYPES.values(), "application/octet-stream"})
+            },
             304: OpenApiResponse(description="Not modified: the ETag matched If-None-Match."),
         },
         parameters=[

@@ -28,11 +28,17 @@ from scoring.selectors import runs_for_project
 from . import selectors
 from .services.build import release_enqueue, release_request
 
+# A run's agreement, disputes and judgment ids reach megabytes on a big project (307 ms for
+# the releases panel on the 15,000-prompt benchmark project); these pages show none of them.
+HEAVY_RUN_FIELDS = ("agreement", "disputes", "likert_ids", "pairwise_ids", "model_ranking")
+
 
 def _context(request: HttpRequest, project, *, limit: int | None = None) -> dict:
     role = access.role_in(request.user, project)
-    releases = selectors.releases_for_project(project=project)
-    runs = runs_for_project(project).filter(status="done")
+    releases = selectors.releases_for_project(project=project).defer(
+        *(f"run__{field}" for field in HEAVY_RUN_FIELDS)
+    )
+    runs = runs_for_project(project).filter(status="done").defer(*HEAVY_RUN_FIELDS)
     return {
         "project": project,
         "is_lead": role == access.Role.LEAD,

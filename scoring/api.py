@@ -16,13 +16,14 @@ import logging
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation import access
+from annotation.api_errors import ErrorSerializer
 from annotation.side_effects import task_enqueue_safely
 
 from . import selectors, tasks
@@ -86,7 +87,13 @@ class AggregationRunTriggerApi(APIView):
         class Meta:
             ref_name = "AggregationRunQueued"
 
-    @extend_schema(request=None, responses={202: OutputSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            202: OutputSerializer,
+            503: OpenApiResponse(ErrorSerializer, description="The task queue is unreachable."),
+        },
+    )
     def post(self, request: Request, slug: str) -> Response:
         project = access.project_get_for(request.user, slug, roles=access.MANAGE)
         if not task_enqueue_safely(tasks.aggregation_run, project.id, "api", project_id=project.id):
@@ -164,7 +171,13 @@ class ScoringRunListApi(generics.ListAPIView):
         )
         return _runs(project)
 
-    @extend_schema(request=InputSerializer, responses={202: ScoringRunOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            202: ScoringRunOutputSerializer,
+            503: OpenApiResponse(ErrorSerializer, description="The scoring queue is unreachable."),
+        },
+    )
     def post(self, request: Request, slug: str) -> Response:
         project = access.project_get_for(request.user, slug, roles=access.MANAGE)
         given = self.InputSerializer(data=request.data)

@@ -8,19 +8,20 @@ the same on a 15,000-prompt project as on a demo (benchmarks/dashboard.py measur
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from annotation.models import LikertJudgment, PairwiseJudgment, Project
+from annotation.models import Project
+from annotation.selectors import judgments_by_day
+from annotation.services.dashboard import DAYS_KEPT
 
 from .charts import Point
 from .models import AggregationRun
 
-PER_DAY_DAYS = 30
+PER_DAY_DAYS = DAYS_KEPT  # the days the dashboard's stored figures keep
 TREND_RUNS = 20
 
 
@@ -36,28 +37,21 @@ class Day:
 
 
 def judgments_per_day(
-    *, project: Project, now: datetime | None = None, days: int = PER_DAY_DAYS
+    *,
+    project: Project,
+    now: datetime | None = None,
+    days: int = PER_DAY_DAYS,
+    counts: Mapping[date, Sequence[int]] | None = None,
 ) -> list[Day]:
     """Judgments recorded per calendar day (the site's time zone) over the last ``days``
     days, oldest first, days without any included as zeros. Gold answers and imported
-    judgments count: they are recorded work. Two queries (one per kind)."""
+    judgments count: they are recorded work. ``counts``: ``judgments_by_day`` as stored in
+    the dashboard figures, or None to count now (two queries)."""
     today = timezone.localdate(now or timezone.now())
     first = today - timedelta(days=days - 1)
-    since = timezone.make_aware(datetime.combine(first, datetime.min.time()))
-    counts: dict[date, list[int]] = {}
-    kinds = (
-        LikertJudgment.objects.filter(response__project=project),
-        PairwiseJudgment.objects.filter(prompt__project=project),
-    )
-    for i, judgments in enumerate(kinds):
-        for day, n in (
-            judgments.filter(created_at__gte=since)
-            .annotate(day=TruncDate("created_at"))
-            .values_list("day")
-            .annotate(n=Count("id"))
-            .order_by()
-        ):
-            counts.setdefault(day, [0, 0])[i] += n
+    if counts is None:
+        since = timezone.make_aware(datetime.combine(first, datetime.min.time()))
+        counts = judgments_by_day(project=project, since=since)
     return [
         Day(d, *counts.get(d, (0, 0))) for d in (first + timedelta(days=k) for k in range(days))
     ]

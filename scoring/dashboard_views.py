@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from annotation import access
 from annotation.composition import project_composition
 from annotation.selectors import domain_rows
+from annotation.services.dashboard import dashboard_snapshot_get, stored_per_day
 
 from . import dashboard
 from .charts import line_chart, stacked_bar_chart, target_bar_chart
@@ -21,7 +22,9 @@ from .charts import line_chart, stacked_bar_chart, target_bar_chart
 @require_GET
 def per_day_panel(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.project_get_for(request.user, slug, roles=access.READ_RESULTS)
-    days = dashboard.judgments_per_day(project=project)
+    # Stored figures (annotation.services.dashboard): counting here read every judgment.
+    snapshot = dashboard_snapshot_get(project=project)
+    days = dashboard.judgments_per_day(project=project, counts=stored_per_day(snapshot))
     likert = sum(d.likert for d in days)
     pairwise = sum(d.pairwise for d in days)
     chart = stacked_bar_chart(
@@ -37,6 +40,7 @@ def per_day_panel(request: HttpRequest, slug: str) -> HttpResponse:
         "scoring/dashboard_per_day.html",
         {
             "project": project,
+            "snapshot": snapshot,
             "days": len(days),
             "chart": chart,
             "likert": likert,
@@ -90,7 +94,8 @@ def completion_panel(request: HttpRequest, slug: str) -> HttpResponse:
             empty="No domains with tasks yet.",
         )
     ]
-    composition = project_composition(project=project)
+    snapshot = dashboard_snapshot_get(project=project)
+    composition = project_composition(project=project, counts=snapshot.figures["composition"])
     for dimension in composition.dimensions:
         if not dimension.judged_total or (dimension.name != "origin" and not dimension.has_targets):
             continue  # origin always once judged (DESIGN 4.5's 60/40 mix); others when targeted
@@ -105,5 +110,7 @@ def completion_panel(request: HttpRequest, slug: str) -> HttpResponse:
             )
         )
     return render(
-        request, "scoring/dashboard_completion.html", {"project": project, "charts": charts}
+        request,
+        "scoring/dashboard_completion.html",
+        {"project": project, "charts": charts, "snapshot": snapshot},
     )

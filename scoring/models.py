@@ -42,6 +42,9 @@ class AggregationRun(models.Model):
     code_version = models.CharField(max_length=64, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # The Celery task that made the run ("" outside a worker). A redelivery of the task
+    # carries the same id, so it can tell the run its killed delivery left running.
+    task_id = models.CharField(max_length=64, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Exactly the judgments the run read, in one snapshot (ids_pack): releases of the run

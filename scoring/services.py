@@ -136,17 +136,25 @@ def _opt(x: float) -> float | None:
 
 
 def aggregation_run_create(
-    *, project: Project, trigger: str, n_resamples: int = N_RESAMPLES, reuse_identical: bool = False
+    *,
+    project: Project,
+    trigger: str,
+    n_resamples: int = N_RESAMPLES,
+    reuse_identical: bool = False,
+    task_id: str = "",
 ) -> AggregationRun:
     """Aggregate the project's judgments into a new, immutable run, synchronously.
 
     Same judgments and config give identical numbers (seeded bootstrap, ordered input). With
     ``reuse_identical`` the latest done run is returned instead when its input fingerprint
     and code version match (a redelivered task then does nothing). A failure is recorded on
-    the run (status failed, error) and re-raised.
+    the run (status failed, error) and re-raised. ``task_id``: the Celery task making the
+    run; a run an earlier delivery of it left running is marked failed first.
     """
     if trigger not in AggregationRun.Trigger.values:
         raise ValueError(f"unknown trigger {trigger!r}; use one of {AggregationRun.Trigger.values}")
+    if task_id:
+        _runs_of_lost_deliveries_fail(project=project, task_id=task_id)
     started = time.perf_counter()
     with selectors.aggregation_snapshot():
         inp = selectors.aggregation_input(project, n_resamples=n_resamples)
@@ -170,6 +178,7 @@ def aggregation_run_create(
         code_version=code_version(),
         likert_ids=ids_pack(inp.likert_ids),
         pairwise_ids=ids_pack(inp.pairwise_ids),
+        task_id=task_id,
     )
     try:
         result = core_aggregate.aggregate(inp)
@@ -208,6 +217,33 @@ def aggregation_run_create(
         raise
     _metaeval_on_commit(run)
     return run
+
+
+LOST_DELIVERY = (
+    "The worker running this run stopped (killed or lost) before it finished; the task was "
+    "delivered again and made a new run."
+)
+
+
+def _runs_of_lost_deliveries_fail(*, project: Project, task_id: str) -> int:
+    """Mark failed the runs of ``project`` that an earlier delivery of this task left
+    running. The task is acknowledged late, so a worker killed mid-run (kill -9, out of
+    memory, a lost host) gets it delivered again; nothing else would ever finish the killed
+    delivery's run, which the lead's page would show as running for ever. A delivery that
+    was only slow (visibility timeout shorter than the run) and finishes later still saves
+    its run as done."""
+    lost = AggregationRun.objects.filter(
+        project=project, task_id=task_id, status=AggregationRun.Status.RUNNING
+    ).update(status=AggregationRun.Status.FAILED, error=LOST_DELIVERY, finished_at=timezone.now())
+    if lost:
+        logger.warning(
+            "aggregation task %s delivered again: %s run(s) of project %s left running by "
+            "its earlier delivery marked failed",
+            task_id,
+            lost,
+            project.pk,
+        )
+    return lost
 
 
 def _metaeval_on_commit(run: AggregationRun) -> None:

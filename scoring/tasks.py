@@ -17,19 +17,23 @@ logger = logging.getLogger(__name__)
 
 @shared_task(
     name="scoring.tasks.aggregation_run",
+    bind=True,
     acks_late=True,
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=3,
 )
-def aggregation_run(project_id: int, trigger: str = AggregationRun.Trigger.API) -> dict:
+def aggregation_run(self, project_id: int, trigger: str = AggregationRun.Trigger.API) -> dict:
     """Aggregate one project. Idempotent: a redelivered task whose judgments and config did
-    not change returns the run already made. Retried only on database connection errors."""
+    not change returns the run already made, and the run a killed delivery left running is
+    marked failed (by the task id). Retried only on database connection errors."""
     project = Project.objects.filter(pk=project_id).first()
     if project is None:
         logger.warning("aggregation_run: project %s does not exist; nothing to do", project_id)
         return {"project_id": project_id, "run_id": None, "status": "missing"}
-    run = aggregation_run_create(project=project, trigger=trigger, reuse_identical=True)
+    run = aggregation_run_create(
+        project=project, trigger=trigger, reuse_identical=True, task_id=self.request.id or ""
+    )
     return {
         "project_id": project_id,
         "run_id": run.pk,

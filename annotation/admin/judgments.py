@@ -20,6 +20,11 @@ class JudgmentAdmin(LeadScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
 
+    def has_add_permission(self, request) -> bool:
+        # Every field is read-only: the add form would save an empty row (a 500 on its NOT
+        # NULL columns). Judgments come from the annotator pages and imports.
+        return False
+
 
 @admin.register(LikertJudgment)
 class LikertJudgmentAdmin(JudgmentAdmin):
@@ -74,3 +79,6 @@ class ImportBatchAdmin(LeadScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # as for judgments: every field is read-only; batches come from imports

@@ -1,6 +1,7 @@
 from .assignments import Assignment, DomainProgress, Task, TaskSync
+from .dashboard import DashboardSnapshot
 from .disputes import Adjudication, Dispute
-from .items import Prompt, Response
+from .items import Prompt, PromptBand, Response
 from .judgments import Annotator, ImportBatch, JudgmentSource, LikertJudgment, PairwiseJudgment
 from .projects import DEFAULT_CRITERIA, WEIGHT_TOLERANCE, Criterion, Domain, Membership, Project
 from .quality import AnnotatorExclusion, GoldItem
@@ -10,6 +11,7 @@ from .tokens import ApiToken
 __all__ = [
     "Adjudication",
     "Dispute",
+    "DashboardSnapshot",
     "AnnotatorExclusion",
     "GoldItem",
     "ApiToken",
@@ -29,6 +31,7 @@ __all__ = [
     "PairwiseJudgment",
     "Project",
     "Prompt",
+    "PromptBand",
     "Response",
     "SideEffectFailure",
 ]

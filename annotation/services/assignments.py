@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from ..errors import ConflictError, DomainError
 from ..models import Annotator, Assignment, DomainProgress, GoldItem, Membership, Project, Task
+from .dashboard import dashboard_mark_stale_on_commit
 from .tasks import tasks_sync_if_stale
 
 State = Assignment.State
@@ -531,13 +532,16 @@ def assignment_skip(
     if assignment.state == State.ACTIVE and _release(
         assignment, state=State.SKIPPED, now=now, skip_reason=reason, skip_note=note
     ):
+        # The skip rate on the lead's dashboard is stored (services.dashboard).
+        dashboard_mark_stale_on_commit(project_id=project.pk)
         return assignment
     assignment.refresh_from_db()
     if assignment.state == State.EXPIRED:
         # Its slot is already free; record the skip so it is never offered again.
-        Assignment.objects.filter(pk=assignment.pk, state=State.EXPIRED).update(
+        if Assignment.objects.filter(pk=assignment.pk, state=State.EXPIRED).update(
             state=State.SKIPPED, skip_reason=reason, skip_note=note
-        )
+        ):
+            dashboard_mark_stale_on_commit(project_id=project.pk)
         assignment.refresh_from_db()
         return assignment
     if assignment.state == State.SKIPPED:

@@ -1,9 +1,12 @@
 """Exact and near-duplicate detection for prompts.
 
 Exact duplicates share the sha256 of the normalized text (NFKC, casefolded, whitespace
-collapsed). Near duplicates (light paraphrases) are found with MinHash LSH (datasketch) over
-word unigrams and bigrams, then confirmed by the exact Jaccard similarity of those shingle
-sets, so LSH's false positives never merge unrelated prompts.
+collapsed). Near duplicates (light paraphrases) are found with MinHash LSH over word unigrams and
+bigrams (datasketch's signatures, banded as its MinHashLSH bands them), then confirmed by the
+exact Jaccard similarity of those shingle sets, so LSH's false positives never merge
+unrelated prompts. The band keys of stored prompts live in an indexed table
+(``PromptBand``), so an import looks up its new prompts' candidates instead of loading every
+stored signature: its cost does not grow with the project.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterable
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHash
 
 NUM_PERM = 128
 # Candidates come from LSH at a lower threshold; the exact Jaccard decides.
@@ -67,15 +71,6 @@ def minhash_bytes(m: MinHash) -> bytes:
     return m.hashvalues.astype(np.uint64).tobytes()
 
 
-def minhash_from_bytes(raw: bytes) -> MinHash:
-    return MinHash(
-        num_perm=NUM_PERM,
-        seed=1,
-        hashvalues=np.frombuffer(raw, dtype=np.uint64),
-        permutations=_permutations(),
-    )
-
-
 class _UnionFind:
     def __init__(self) -> None:
         self.parent: dict[int, int] = {}
@@ -95,31 +90,67 @@ class _UnionFind:
             self.parent[hi] = lo
 
 
+# LSH banding as datasketch's MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM) does it
+# (its .b and .r are 25 and 5): two signatures are candidates when one band is equal.
+BANDS, BAND_ROWS = 25, 5
+_MIX = np.uint64(0xBF58476D1CE4E5B9)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def band_keys(signatures: np.ndarray) -> np.ndarray:
+    """(n, BANDS) int64 keys of the bands of (n, NUM_PERM) uint64 signatures.
+
+    Equal bands give equal keys, and the band's position is mixed in, so band i of one
+    signature never matches band j of another. Two different bands share a key with
+    probability about 2^-64; such a collision only adds a candidate, which the exact Jaccard
+    check then refuses."""
+    n = signatures.shape[0]
+    values = signatures[:, : BANDS * BAND_ROWS].reshape(n, BANDS, BAND_ROWS)
+    with np.errstate(over="ignore"):
+        h = np.tile(np.arange(1, BANDS + 1, dtype=np.uint64) * _GOLDEN, (n, 1))
+        for k in range(BAND_ROWS):
+            h ^= values[:, :, k]
+            h *= _MIX
+            h ^= h >> np.uint64(31)
+    return h.view(np.int64)
+
+
+def signature_matrix(signatures: Iterable[MinHash]) -> np.ndarray:
+    rows = [m.hashvalues.astype(np.uint64) for m in signatures]
+    return np.stack(rows) if rows else np.empty((0, NUM_PERM), dtype=np.uint64)
+
+
+def candidate_pairs_among(ids: list[int], keys: np.ndarray) -> set[tuple[int, int]]:
+    """Pairs (smaller id, larger id) of ``ids`` that share a band key (``keys`` row by row)."""
+    by_key: dict[int, list[int]] = defaultdict(list)
+    for pid, row in zip(ids, keys.tolist(), strict=True):
+        for key in row:
+            by_key[key].append(pid)
+    pairs = set()
+    for members in by_key.values():
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                if a != b:
+                    pairs.add((min(a, b), max(a, b)))
+    return pairs
+
+
 def near_duplicate_clusters(
-    new: Iterable[tuple[int, str, MinHash]],
-    existing: Iterable[tuple[int, MinHash]],
+    candidate_pairs: Iterable[tuple[int, int]],
     text_of: dict[int, str],
     fetch_texts,
 ) -> dict[int, int]:
-    """Cluster the new prompts against each other and the existing ones.
+    """Cluster prompts from their LSH candidate pairs: a pair joins when the exact Jaccard of
+    its shingle sets reaches NEAR_DUP_JACCARD.
 
-    ``new``: (id, text, minhash); ``existing``: (id, minhash) of prompts already stored;
-    ``fetch_texts(ids) -> {id: text}`` loads texts of existing candidates for the exact check.
-    Returns {prompt id: cluster id} for every prompt that has at least one near duplicate; the
-    cluster id is the smallest prompt id in the cluster.
+    ``text_of``: texts already at hand (the new prompts); ``fetch_texts(ids) -> {id: text}``
+    loads the others (stored candidates). Returns {prompt id: cluster id} for every prompt
+    with at least one near duplicate; the cluster id is the smallest prompt id in the cluster.
     """
-    lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
-    for pid, m in existing:
-        lsh.insert(pid, m)
-    new = list(new)
-    candidate_pairs: list[tuple[int, int]] = []
-    for pid, _text, m in new:
-        for other in lsh.query(m):
-            candidate_pairs.append((pid, other))
-        lsh.insert(pid, m)
+    candidate_pairs = sorted(set(candidate_pairs))
     if not candidate_pairs:
         return {}
-    missing = {b for _, b in candidate_pairs if b not in text_of}
+    missing = {x for pair in candidate_pairs for x in pair if x not in text_of}
     texts = dict(text_of)
     if missing:
         texts.update(fetch_texts(sorted(missing)))

@@ -19,6 +19,7 @@ from ..models import (
     Response,
     Task,
 )
+from .dashboard import dashboard_mark_stale_on_commit
 from .judgments import clean_ratings
 from .tasks import tasks_sync_if_stale
 
@@ -141,13 +142,17 @@ def gold_mark(
                 **fields,
             },
         )
+        # Gold prompts are left out of the stored composition counts.
+        dashboard_mark_stale_on_commit(project_id=project.pk)
     return gold
 
 
 def gold_unmark(*, gold: GoldItem) -> None:
     """Remove a gold item. Answers already given stay stored and flagged as gold; once its
     prompt has no gold item left, its tasks rejoin the stream and its judgments the runs."""
-    gold.delete()
+    with transaction.atomic():
+        gold.delete()
+        dashboard_mark_stale_on_commit(project_id=gold.project_id)
 
 
 def _membership(project: Project, annotator: Annotator) -> Membership:

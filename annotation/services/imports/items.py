@@ -12,8 +12,9 @@ from django.db import transaction
 
 from ...bulk import bulk_insert
 from ...errors import DomainError, Problem, ValidationProblems
-from ...models import Domain, GoldItem, ImportBatch, Project, Prompt, Response
+from ...models import Domain, GoldItem, ImportBatch, Project, Prompt, PromptBand, Response
 from .. import dedup
+from ..dashboard import dashboard_mark_stale_on_commit
 from ..judgments import clean_ratings
 from ..quality import gold_mark
 from ..tasks import tasks_sync
@@ -114,6 +115,7 @@ def items_import(
         if plan.new_prompts or plan.new_responses:
             result.near_duplicate_clusters = _write(project, batch, plan, domains, progress)
         _write_gold(project, gold, user)
+        dashboard_mark_stale_on_commit(project_id=project.pk)  # the composition counts
         batch_close(
             batch,
             {
@@ -378,6 +380,22 @@ def _write(
     return clusters
 
 
+def _stored_candidates(project: Project, ids: list[int], keys) -> set[tuple[int, int]]:
+    """(stored prompt, new prompt) pairs that share a band key, by the PromptBand index."""
+    owners: dict[int, list[int]] = {}
+    for pk, row in zip(ids, keys.tolist(), strict=True):
+        for key in row:
+            owners.setdefault(key, []).append(pk)
+    unique = list(owners)
+    pairs = set()
+    for start in range(0, len(unique), BATCH):
+        for key, stored in PromptBand.objects.filter(
+            project=project, key__in=unique[start : start + BATCH]
+        ).values_list("key", "prompt_id"):
+            pairs.update((stored, pk) for pk in owners[key])
+    return pairs
+
+
 def _cluster_new_prompts(
     project: Project,
     batch: ImportBatch,
@@ -385,17 +403,18 @@ def _cluster_new_prompts(
 ) -> int:
     """Assign near_dup_cluster for the new prompts (id, text, signature) and any stored
     prompts they join."""
-    existing = (
-        (pk, dedup.minhash_from_bytes(bytes(raw)))
-        for pk, raw in Prompt.objects.filter(project=project, minhash__isnull=False)
-        # Not `exclude(pk__in=new_ids)`: NOT IN over thousands of literals is quadratic.
-        .exclude(import_batch=batch)
-        .values_list("pk", "minhash")
-        .iterator(chunk_size=BATCH)
+    ids = [pk for pk, _, _ in new]
+    keys = dedup.band_keys(dedup.signature_matrix(m for _, _, m in new))
+    # Candidates among the stored prompts by their indexed band keys (read before this
+    # import's keys are written), and among the new prompts in memory.
+    pairs = _stored_candidates(project, ids, keys) | dedup.candidate_pairs_among(ids, keys)
+    bulk_insert(
+        PromptBand,
+        ("project_id", "prompt_id", "key"),
+        ((project.pk, pk, key) for pk, row in zip(ids, keys.tolist(), strict=True) for key in row),
     )
     clusters = dedup.near_duplicate_clusters(
-        new,
-        existing,
+        pairs,
         {pk: text for pk, text, _ in new},
         lambda ids: dict(Prompt.objects.filter(pk__in=ids).values_list("pk", "text")),
     )

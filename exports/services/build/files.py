@@ -9,6 +9,7 @@ version is the directory name and lives in the database and the API).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,8 +105,7 @@ def release_files_write(
     scorers = dict(scorers or {})
     metaevaluations_ensure(run=run, scorers=scorers)
 
-    with transaction.atomic():
-        _plan_for_full_scans()
+    with transaction.atomic(), _planned_for_full_scans():
         return _files_write(
             directory=directory,
             project=project,
@@ -121,16 +121,31 @@ def release_files_write(
         )
 
 
-def _plan_for_full_scans() -> None:
+@contextmanager
+def _planned_for_full_scans():
     """The build reads whole tables through server-side cursors. PostgreSQL plans cursors for
     the first 10% of rows and, on tables filled by a bulk import that autovacuum has not yet
     analyzed, believes they hold a few dozen rows: together these pick nested loops that made
-    a 5,000-prompt build take 100 s instead of 5. Hash joins are right for full reads."""
+    a 5,000-prompt build take 100 s instead of 5. Hash joins are right for full reads.
+
+    A plan that keeps a nested loop anyway is costed at 10^10, over ``jit_above_cost``: JIT
+    would compile each such small query (half a second apiece), so JIT is off too. SET LOCAL
+    outlives a savepoint's release: inside a caller's transaction the settings would stay for
+    the caller's later queries, so they are put back on the way out (an error rolls the
+    savepoint back, which restores them itself)."""
     if connection.vendor != "postgresql":
+        yield
         return
+    names = ("enable_nestloop", "cursor_tuple_fraction", "jit")
     with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(f"current_setting('{n}')" for n in names))
+        before = cursor.fetchone()
         cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+        cursor.execute("SET LOCAL jit = off")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(f"set_config('{n}', %s, true)" for n in names), before)
 
 
 def _files_write(
