@@ -31,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +49,64 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def answer_form(html: str, rng: random.Random, criteria: list[str]) -> dict[str, str]:
+    """A random answer to the task page in ``html``: its client key, CSRF token and ratings
+    (Likert) or choice (pairwise)."""
+    form = {
+        "client_key": KEY_RE.search(html).group(1),
+        "csrfmiddlewaretoken": CSRF_RE.search(html).group(1),
+    }
+    if KIND_RE.search(html).group(1) == "likert":
+        form.update({f"rating-{k}": str(rng.randint(1, 5)) for k in criteria})
+    else:
+        form["choice"] = rng.choice(["left", "right", "tie"])
+    return form
+
+
+@contextmanager
+def gunicorn(*, workers: int, threads: int, warm_slug: str, warm_session: str):
+    """gunicorn on a free loopback port, the same shape as docker-compose's, with every
+    worker thread warmed (templates, connections) on ``warm_slug``'s annotate page outside
+    any measurement. Yields the port."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_COOKIES": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "config.wsgi:application",
+            "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+            "--log-level", "warning", "--preload",
+        ],
+        cwd=ROOT,
+        env=env,
+    )  # fmt: skip
+    try:
+        for _ in range(200):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        for _ in range(4 * workers * threads):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request(
+                "GET",
+                f"/p/{warm_slug}/annotate/",
+                headers={"Cookie": f"sessionid={warm_session}", "HX-Request": "true"},
+            )
+            conn.getresponse().read()
+            conn.close()
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def build_project(slug: str, prompts: int):
@@ -182,14 +241,7 @@ class Annotator(threading.Thread):
                     continue
                 time.sleep(self.pause)
                 path = lease.group(1)
-                form = {
-                    "client_key": KEY_RE.search(html).group(1),
-                    "csrfmiddlewaretoken": CSRF_RE.search(html).group(1),
-                }
-                if KIND_RE.search(html).group(1) == "likert":
-                    form.update({f"rating-{k}": str(self.rng.randint(1, 5)) for k in self.criteria})
-                else:
-                    form["choice"] = self.rng.choice(["left", "right", "tie"])
+                form = answer_form(html, self.rng, self.criteria)
                 body = "&".join(f"{k}={v}" for k, v in form.items())
                 headers = {
                     "Content-Type": "application/x-www-form-urlencoded",
@@ -383,40 +435,9 @@ def main() -> int:
         )
     connection.close()
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_COOKIES": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "config.wsgi:application",
-            "--bind", f"127.0.0.1:{port}",
-            "--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(args.threads),
-            "--log-level", "warning", "--preload",
-        ],
-        cwd=ROOT,
-        env=env,
-    )  # fmt: skip
-    try:
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
-        # Warm every worker thread (templates, connections) outside the measurement.
-        for _ in range(4 * args.workers * args.threads):
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            conn.request(
-                "GET",
-                f"/p/{slug}/annotate/",
-                headers={"Cookie": f"sessionid={warm}", "HX-Request": "true"},
-            )
-            conn.getresponse().read()
-            conn.close()
+    with gunicorn(
+        workers=args.workers, threads=args.threads, warm_slug=slug, warm_session=warm
+    ) as port:
         print(
             f"gunicorn on 127.0.0.1:{port}: {args.workers} workers x {args.threads} threads, {os.cpu_count()} CPUs"
         )
@@ -443,9 +464,6 @@ def main() -> int:
         )
         checks_b = exactness(project)
         print("    " + ", ".join(f"{k}: {v}" for k, v in checks_b.items()))
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
     errors = a["errors"] + b["errors"]
     for e in errors[:10]:

@@ -56,10 +56,8 @@ os.environ.setdefault("TRENCHCOAT_PSEUDONYM_SALT", "bench-only-salt")
 
 from _servers import Servers, redis_client, running, wait_for  # noqa: E402
 from annotate_load import (  # noqa: E402
-    CSRF_RE,
-    KEY_RE,
-    KIND_RE,
     LEASE_RE,
+    answer_form,
     build_project,
     exactness,
     make_sessions,
@@ -137,14 +135,7 @@ class FaultAnnotator(threading.Thread):
                 time.sleep(0.2)
                 continue
             time.sleep(self.pause)
-            form = {
-                "client_key": KEY_RE.search(html).group(1),
-                "csrfmiddlewaretoken": CSRF_RE.search(html).group(1),
-            }
-            if KIND_RE.search(html).group(1) == "likert":
-                form.update({f"rating-{k}": str(self.rng.randint(1, 5)) for k in self.criteria})
-            else:
-                form["choice"] = self.rng.choice(["left", "right", "tie"])
+            form = answer_form(html, self.rng, self.criteria)
             self.submit(lease.group(1), form)
         if self.conn is not None:
             self.conn.close()

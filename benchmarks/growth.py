@@ -27,11 +27,9 @@ an exactness check fails or an annotator saw an error.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -322,47 +320,6 @@ def items_file(path: Path, n: int, seed: int) -> None:
 # --- Requests -----------------------------------------------------------------------------
 
 
-@contextmanager
-def gunicorn(workers: int, warm_slug: str, warm_session: str):
-    """gunicorn on a free loopback port, as annotate_load.py runs it, warmed up."""
-    port = annotate_load.free_port()
-    env = {
-        **os.environ,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_COOKIES": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "config.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--worker-class", "gthread", "--threads", "1", "--log-level", "warning", "--preload",
-        ],
-        cwd=ROOT,
-        env=env,
-    )  # fmt: skip
-    try:
-        for _ in range(200):
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
-        for _ in range(4 * workers):
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            conn.request(
-                "GET",
-                f"/p/{warm_slug}/annotate/",
-                headers={"Cookie": f"sessionid={warm_session}", "HX-Request": "true"},
-            )
-            conn.getresponse().read()
-            conn.close()
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 def explain_requests(project) -> str:
     """The plan of every statement of one next task and one submit, with its actual rows
     and time (auto_explain, sent to this client as notices; needs a superuser, as
@@ -421,7 +378,9 @@ def requests_measured(project, args) -> dict:
     sessions = annotate_load.make_sessions(project, f"{slug}-a", args.annotators)
     warm = annotate_load.make_sessions(project, f"{slug}-warm", 1)[0]
     connection.close()
-    with gunicorn(args.workers, slug, warm) as port:
+    with annotate_load.gunicorn(
+        workers=args.workers, threads=1, warm_slug=slug, warm_session=warm
+    ) as port:
         load = annotate_load.run_mode(
             port, project, sessions, pause=1.0, seconds=args.seconds, retry_every=0
         )
