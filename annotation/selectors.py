@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -330,7 +330,8 @@ def judgment_totals(*, project: Project, now: datetime | None = None) -> dict[st
         totals["over_quorum"] += row["over"]
         for name, n in (
             qs.filter(created_at__gte=now - ACTIVE_WINDOW, source=JudgmentSource.ANNOTATED)
-            .values_list("annotator__user__username")
+            # An annotator is a user or a rater known by an external id (Annotator.__str__).
+            .values_list(Coalesce("annotator__user__username", "annotator__external_id"))
             .annotate(n=Count("id"))
         ):
             active[name] = active.get(name, 0) + n

@@ -451,9 +451,12 @@ def stacked_bar_chart(
         return _empty(title, empty)
     if any(len(values) != len(series) for _, values in bars):
         raise ValueError("stacked_bar_chart needs one value per series in every bar")
-    left, right, top, bottom = 34.0, WIDTH - 8.0, 24.0, 170.0
-    height = bottom + 22
     top_value = _nice_max(max(sum(max(v, 0) for v in values) for _, values in bars))
+    ticks = [(t, _count(t)) for t in _ticks(0.0, top_value, 5)]
+    # The left margin fits the longest tick label ("37.5k"), about 0.6 em a character.
+    left = max(34.0, 8.0 + 0.6 * FONT * max(len(label) for _, label in ticks))
+    right, top, bottom = WIDTH - 8.0, 24.0, 170.0
+    height = bottom + 22
     slot = (right - left) / len(bars)
     every = _label_every(len(bars), [label for label, _ in bars], right - left)
 
@@ -473,7 +476,7 @@ def stacked_bar_chart(
                 name,
             )
         )
-    for t in _ticks(0.0, top_value, 5):
+    for t, label in ticks:
         parts.append(
             format_html(
                 '<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="{3}"/>'
@@ -485,7 +488,7 @@ def stacked_bar_chart(
                 GRID,
                 _n(left - 4),
                 MUTED,
-                f"{t:g}",
+                label,
             )
         )
     width = max(slot * 0.75, 1.0)
@@ -526,6 +529,15 @@ def stacked_bar_chart(
         ((label, *(f"{v:g}" for v in values), f"{sum(values):g}") for label, values in bars),
     )
     return _figure(title, caption, height, _join(parts), table)
+
+
+def _count(value: float) -> str:
+    """An axis count short enough for the left margin: 950, 9500, "12k", "1.5M"."""
+    for size, suffix in ((1e6, "M"), (1e4, "k")):
+        if abs(value) >= size:
+            scale = size if suffix == "M" else 1e3
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:g}"
 
 
 def line_chart(

@@ -76,3 +76,15 @@ def test_the_home_page_links_leads_to_the_project_overview(client, busy):
     _, lead = busy
     client.force_login(lead)
     assert 'href="/p/lp/lead/"' in client.get("/").content.decode()
+
+
+def test_active_annotators_name_a_rater_known_only_by_an_external_id(busy):
+    from annotation.models import Annotator, LikertJudgment
+    from annotation.selectors import judgment_totals
+
+    project, _ = busy
+    rater = Annotator.objects.create(project=project, external_id="rater-7")
+    moved = LikertJudgment.objects.filter(response__project=project).first()
+    LikertJudgment.objects.filter(pk=moved.pk).update(annotator=rater)
+    active = dict(map(tuple, judgment_totals(project=project)["active"]))
+    assert active == {"alice": 1, "rater-7": 1}

@@ -121,3 +121,15 @@ def test_hostile_labels_are_escaped_in_every_dashboard_chart():
         assert "<script>" not in html
         _, svg = parts(html)
         assert svg.get("aria-label") == HOSTILE
+
+
+def test_large_counts_on_the_axis_are_shortened_and_exact_in_the_table():
+    bars = [("Mon", (12_000, 3_500)), ("Tue", (9_000, 500))]
+    figure, svg = parts(stacked_bar_chart(bars, series=("Likert", "pairwise"), title="Per day"))
+    ticks = [t.text for t in svg.findall(f"{SVG}text") if t.get("text-anchor") == "end"]
+    assert ticks[0] == "0" and "20k" in ticks and all(len(t) <= 5 for t in ticks)
+    # The widest label ends 4 units left of the axis and starts inside the picture.
+    axis = min(float(line.get("x1")) for line in svg.findall(f"{SVG}line"))
+    widest = max(len(t) for t in ticks)
+    assert axis - 4 - 0.6 * 12 * widest >= 0
+    assert rows(figure) == [["Mon", "12000", "3500", "15500"], ["Tue", "9000", "500", "9500"]]
