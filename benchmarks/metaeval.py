@@ -372,7 +372,7 @@ def figures_once(h, scores: np.ndarray, hib: bool, probes) -> dict:
     out["final"] = me.correlations(h.prompt, scores, h.final, **kw)
     out["criteria"] = {k: me.correlations(h.prompt, scores, v, **kw) for k, v in h.criteria.items()}
     out["system"] = me.system_correlations(h.prompt, h.generator, scores, h.final, **kw)
-    out["rho_length"] = me.length_bias(h.voted, scores, h.length, higher_is_better=hib).rho_length
+    out["rho_length"] = me.length_correlation(scores, h.length, higher_is_better=hib)
     out["tau_domain"] = me.tau_by_group(
         h.prompt, scores, h.final, h.domain, per_prompt_groups=True, **kw
     )

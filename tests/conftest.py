@@ -41,6 +41,22 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
         database.setdefault("TEST", {})["NAME"] = str(name)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_keys_per_xdist_worker(worker_id):
+    """Under ``pytest -n`` the workers share one Redis, and each worker's database numbers
+    its users from 1: a key prefix per worker keeps one worker's throttle counts and cached
+    figures out of another's."""
+    if worker_id == "master":
+        return
+    from django.conf import settings
+    from django.core.cache import caches
+
+    for alias in settings.CACHES:
+        settings.CACHES[alias]["KEY_PREFIX"] = f"test-{worker_id}"
+        if hasattr(caches._connections, alias):
+            delattr(caches._connections, alias)
+
+
 @pytest.fixture(autouse=True)
 def _per_process_caches_start_empty():
     """The claim path's per-process hints are keyed by project id, and SQLite reuses the ids

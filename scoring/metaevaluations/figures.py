@@ -5,7 +5,6 @@ The layout of the documents is in the package docstring."""
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -29,12 +28,16 @@ _CHOICE = {"a": me.A, "b": me.B, "tie": me.TIE}
 # --- One scorer against the humans ----------------------------------------------------
 
 
-def _e(est: Estimate | None) -> dict | None:
-    return None if est is None else est.as_dict()
+def _e(est: Estimate | None) -> dict | _boot.Pending | None:
+    """An estimate as its dict; a pending one stays as it is until its batch resolves it
+    (``scorer_figures``)."""
+    if est is None or isinstance(est, _boot.Pending):
+        return est
+    return est.as_dict()
 
 
 def _named(groups: dict[int, Estimate], names: list[str]) -> dict[str, dict]:
-    return {names[g]: est.as_dict() for g, est in sorted(groups.items())}
+    return {names[g]: _e(est) for g, est in sorted(groups.items())}
 
 
 def _side_dict(side: me.CalibrationSide | None) -> dict | None:
@@ -287,24 +290,19 @@ def _reads(humans: Humans, run: ScoringRun) -> _Reads:
 def scorer_figures(humans: Humans, run: ScoringRun) -> tuple[dict, dict, dict]:
     """(figures, config, counts) of one scoring run against the humans (module docstring).
 
-    Two passes over the same rows: the first records what every figure's CI needs from the
-    shared resample-weight matrix, one product answers all of it, the second computes the
-    figures (``_boot.Recording``): 2x faster on 15,000 prompts (benchmarks/metaeval.py)."""
+    Every figure is computed once; their CIs wait in a ``_boot.Batch`` and come from one
+    product of the shared resample-weight matrix with all their per-prompt rows side by
+    side (benchmarks/metaeval.py)."""
     reads = _reads(humans, run)
     if not isinstance(humans.resampler, me.Resampler) or humans.n_resamples == 0:
-        return _scorer_figures(humans, run, reads)
-    recording = _boot.Recording.over(humans.resampler)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the first pass divides zeros by zeros
-        _scorer_figures(replace(humans, resampler=recording), run, reads)
-    replay = recording.replay()
-    out = _scorer_figures(replace(humans, resampler=replay), run, reads)
-    if replay.answers:
-        raise RuntimeError("the second pass asked for fewer sums than the first recorded")
-    return out
+        return _scorer_figures(humans, run, reads, None)
+    batch = _boot.Batch.over(humans.resampler)
+    return _scorer_figures(replace(humans, resampler=batch), run, reads, batch)
 
 
-def _scorer_figures(humans: Humans, run: ScoringRun, reads: _Reads) -> tuple[dict, dict, dict]:
+def _scorer_figures(
+    humans: Humans, run: ScoringRun, reads: _Reads, batch: _boot.Batch | None
+) -> tuple[dict, dict, dict]:
     scorer = run.scorer
     hib = scorer.higher_is_better
     calibration_prompt, sides = reads.calibration_prompt, reads.sides
@@ -415,7 +413,7 @@ def _scorer_figures(humans: Humans, run: ScoringRun, reads: _Reads) -> tuple[dic
         }
         figures["correlation"] = corr
         figures["rho_length"] = _e(
-            me.length_bias(humans.voted, scores, humans.length, higher_is_better=hib).rho_length
+            me.length_correlation(scores, humans.length, higher_is_better=hib)
         )
         figures["tau_by_domain"] = _named(
             me.tau_by_group(
@@ -447,6 +445,8 @@ def _scorer_figures(humans: Humans, run: ScoringRun, reads: _Reads) -> tuple[dic
     if not has_verdicts:
         probes, sensitivity = _probe_figures(run, originals, reads.probe_rows, humans)
     figures["probes"] = probes
+    if batch is not None:
+        figures = batch.resolve(figures, finish=Estimate.as_dict)
     figures["headline"] = _headline(figures, sensitivity)
     config = {
         "seed": sides.get("seed"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.apps import apps
@@ -51,6 +51,7 @@ class Humans:
     likert: tuple[np.ndarray, np.ndarray, np.ndarray]  # unit, annotator, value
     resampler: me.Resampler
     n_resamples: int
+    sides_cache: dict = field(default_factory=dict, repr=False)
 
     def positions(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions of response ids among the run's responses, and which were found."""
@@ -61,8 +62,12 @@ class Humans:
         return pos, hit
 
     def side(self, pairs: me.Pairs, calibration_prompt: np.ndarray) -> tuple[me.Pairs, me.Pairs]:
-        cal = np.isin(pairs.prompt, calibration_prompt)
-        return pairs.subset(cal), pairs.subset(~cal)
+        """(calibration, evaluation) pairs; kept for the next scorer on the same sides."""
+        key = (pairs.kind, len(pairs), calibration_prompt.tobytes())
+        if key not in self.sides_cache:
+            cal = np.isin(pairs.prompt, calibration_prompt)
+            self.sides_cache[key] = (pairs.subset(cal), pairs.subset(~cal))
+        return self.sides_cache[key]
 
 
 def _codes(labels: list[str]) -> tuple[np.ndarray, list[str]]:

@@ -19,6 +19,7 @@ from scoring.core.metaeval import (
     A,
     B,
     Resampler,
+    _boot,
     acc_eq,
     accuracy_by_group,
     calibration,
@@ -27,6 +28,7 @@ from scoring.core.metaeval import (
     expected_calibration_error,
     judge_scores,
     length_bias,
+    length_correlation,
     noise_ceiling_likert,
     noise_ceiling_votes,
     pairwise_accuracy,
@@ -35,8 +37,9 @@ from scoring.core.metaeval import (
     tau_by_group,
     voted_pairs,
 )
-from scoring.core.metaeval.correlation import per_prompt
+from scoring.core.metaeval.correlation import average_ranks, flat_rho, per_prompt
 from scoring.core.metaeval.pairs import Pairs
+from scoring.core.results import Estimate
 from tests.conftest import shared_data
 
 FAST = settings(max_examples=25, deadline=None, derandomize=True)
@@ -190,6 +193,20 @@ def test_per_prompt_tau_b_and_rho_equal_scipy(rows):
             continue
         assert pp.tau[k] == pytest.approx(stats.kendalltau(px, py).statistic)
         assert pp.rho[k] == pytest.approx(stats.spearmanr(px, py).statistic)
+
+
+@FAST
+@given(st.lists(st.integers(-3, 3) | st.floats(-1e6, 1e6), min_size=1, max_size=40))
+def test_average_ranks_equal_scipy_rankdata_and_flat_rho_equals_spearmanr(values):
+    # Few distinct integers make long ties; floats make none.
+    v = np.array(values, dtype=float)
+    assert np.array_equal(average_ranks(v), stats.rankdata(v))
+    w = np.roll(v, 1) * 2 + np.arange(v.size) % 3
+    rho = flat_rho(v, w)
+    if v.size < 2 or np.ptp(v) == 0 or np.ptp(w) == 0:
+        assert rho.value is None
+    else:
+        assert rho.value == pytest.approx(stats.spearmanr(v, w).statistic, abs=1e-12)
 
 
 def test_system_correlations_over_generator_means():
@@ -366,7 +383,7 @@ def test_length_bias_hand_worked():
         [0, 0, 1],
     )
     bias = length_bias(pairs, lengths, lengths, rng=np.random.default_rng(0), n_resamples=100)
-    assert bias.rho_length.value == pytest.approx(1.0)
+    assert length_correlation(lengths, lengths).value == pytest.approx(1.0)
     assert bias.scorer_prefers_longer.value == 1.0
     assert bias.humans_prefer_longer.value == pytest.approx(2 / 3)
 
@@ -461,6 +478,33 @@ def test_a_shared_resampler_gives_the_same_intervals_as_its_generator():
         pairwise_accuracy(
             pairs, scores, rng=Resampler.draw(np.arange(3), np.random.default_rng(4), 10)
         )
+
+
+def test_a_batch_gives_every_figure_the_interval_of_its_own_product():
+    # Three ratios over the same prompts: one real, one all zeros (left out of the product)
+    # and one equal to its denominator (a repeated column, answered once). Unsorted prompts
+    # take compact's np.unique path, sorted ones its single pass.
+    rng = np.random.default_rng(5)
+    for prompt in (rng.integers(0, 40, 300), np.sort(rng.integers(0, 40, 300))):
+        used = (rng.random(300) < 0.8).astype(float)
+        numerators = (rng.random(300) * used, np.zeros(300), used)
+        resampler = Resampler.draw(prompt, np.random.default_rng(2), 200)
+        batch = _boot.Batch.over(resampler)
+        each = [
+            _boot.ratio_estimate(prompt, n, used, rng=resampler, empty_reason="-")
+            for n in numerators
+        ]
+        pending = [
+            _boot.ratio_estimate(prompt, n, used, rng=batch, empty_reason="-") for n in numerators
+        ]
+        with pytest.raises(RuntimeError, match="resolve its Batch"):
+            pending[0].as_dict()
+        resolved = batch.resolve({"figures": pending}, finish=Estimate.as_dict)["figures"]
+        for ours, theirs in zip(resolved, each, strict=True):
+            theirs = theirs.as_dict()
+            assert ours.pop("reason") == theirs.pop("reason") == ""
+            assert ours == pytest.approx(theirs, rel=1e-12)
+        assert resolved[1]["ci_low"] == 0.0 and resolved[2]["ci_high"] == 1.0
 
 
 def test_unscored_responses_are_left_out_and_empty_sides_are_undefined():

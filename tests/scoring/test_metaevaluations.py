@@ -421,7 +421,7 @@ def test_a_scoring_run_of_a_release_calibrates_on_its_train_side_and_evaluates_o
 
 
 def _close(a, b, path=""):
-    """Equal figures documents, floats to 1e-12 (the two passes sum in another order)."""
+    """Equal figures documents, floats to 1e-12 (one wide product sums in another order)."""
     if isinstance(a, dict):
         assert a.keys() == b.keys(), path
         for k in a:
@@ -436,7 +436,7 @@ def _close(a, b, path=""):
         assert a == b, path
 
 
-def test_the_two_pass_figures_equal_one_product_per_figure(tmp_path):
+def test_the_batched_figures_equal_one_product_per_figure(tmp_path):
     from scoring.metaevaluations import humans_read
     from scoring.metaevaluations.figures import _reads, _scorer_figures, scorer_figures
 
@@ -447,8 +447,9 @@ def test_the_two_pass_figures_equal_one_product_per_figure(tmp_path):
         tmp_path, project, "p", [{"response_id": k, "score": 3 * v} for k, v in finals.items()]
     )
     humans = humans_read(run, n_resamples=300)
-    two_pass = scorer_figures(humans, scoring)
-    one_pass = _scorer_figures(humans, scoring, _reads(humans, scoring))
-    assert two_pass[0]["voted"]["accuracy"]["ci_low"] is not None
-    _close(two_pass[0], one_pass[0])
-    assert two_pass[1:] == one_pass[1:]
+    batched = scorer_figures(humans, scoring)
+    each = _scorer_figures(humans, scoring, _reads(humans, scoring), None)
+    assert batched[0]["voted"]["accuracy"]["ci_low"] is not None
+    assert batched[0]["voted"]["calibration"]["scaled"]["ece"]["ci_high"] is not None
+    _close(batched[0], each[0])
+    assert batched[1:] == each[1:]

@@ -14,7 +14,7 @@ bias (length bias, breakdowns by domain and generator), ceiling (human noise cei
 
 from ._boot import Resampler
 from .accuracy import AccEq, JudgeScores, acc_eq, judge_scores, pairwise_accuracy
-from .bias import LengthBias, accuracy_by_group, length_bias, tau_by_group
+from .bias import LengthBias, accuracy_by_group, length_bias, length_correlation, tau_by_group
 from .calibration import Calibration, CalibrationSide, calibration, expected_calibration_error
 from .ceiling import NoiseCeiling, noise_ceiling_likert, noise_ceiling_votes
 from .correlation import Correlations, SystemCorrelations, correlations, system_correlations
@@ -42,6 +42,7 @@ __all__ = [
     "expected_calibration_error",
     "judge_scores",
     "length_bias",
+    "length_correlation",
     "noise_ceiling_likert",
     "noise_ceiling_votes",
     "pairwise_accuracy",

@@ -1,37 +1,55 @@
 """Bootstrap over prompts for meta-evaluation figures (DESIGN 6.3), vectorized.
 
-Every figure here is a ratio of sums over prompts (accuracy = correct / judged, a mean of
+Every figure here is a function of sums over prompts (accuracy = correct / judged, a mean of
 per-prompt values = sum of values / number of prompts, ECE from per-bin sums), so a resample
 is a weight vector over prompts and all resamples are one matrix product with the
 (B, n_prompts) weight matrix from ``scoring.core.bootstrap`` (Efron & Tibshirani 1993).
+
+A figure states its per-prompt rows and how its replicates follow from their resampled
+sums (``estimates``); the ``rng`` it is given decides when the product is taken: at once
+(a Generator or a ``Resampler``), or for a whole meta-evaluation together (a ``Batch``).
 """
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from ..bootstrap import N_RESAMPLES, percentile_ci, resample_weights
 from ..results import Estimate, undefined
 
+# (B, *tail) resampled sums -> (B,) replicates of one figure.
+Statistic = Callable[[np.ndarray], np.ndarray]
+
 
 def prompt_sums(prompt: np.ndarray, values: np.ndarray, n_prompts: int) -> np.ndarray:
-    """Per-prompt sums of ``values`` (shape (n,) or (n, K)) -> (n_prompts,) or (n_prompts, K)."""
+    """Per-prompt sums of ``values`` (shape (n,) or (n, K)) -> (n_prompts,) or (n_prompts, K),
+    one ``np.bincount`` per column (several times faster than ``np.add.at``)."""
     prompt = np.asarray(prompt, dtype=np.int64)
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 1:
         return np.bincount(prompt, values, n_prompts)
-    out = np.zeros((n_prompts, values.shape[1]))
-    np.add.at(out, prompt, values)
+    out = np.empty((n_prompts, values.shape[1]))
+    for k in range(values.shape[1]):
+        out[:, k] = np.bincount(prompt, values[:, k], n_prompts)
     return out
 
 
 def compact(prompt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(positions 0..P-1 of each row's prompt, the P distinct prompt ids, sorted)."""
-    uniq, inverse = np.unique(np.asarray(prompt, dtype=np.int64), return_inverse=True)
-    return inverse.astype(np.int64), uniq
+    """(positions 0..P-1 of each row's prompt, the P distinct prompt ids, sorted). Rows
+    already in prompt order (pairs and responses are read in id order, so usually they are)
+    take one pass instead of ``np.unique``'s sort."""
+    prompt = np.asarray(prompt, dtype=np.int64)
+    if prompt.size and (prompt[1:] < prompt[:-1]).any():
+        uniq, inverse = np.unique(prompt, return_inverse=True)
+        return inverse.astype(np.int64), uniq
+    first = np.empty(prompt.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(prompt[1:], prompt[:-1], out=first[1:])
+    return np.cumsum(first) - 1, prompt[first]
 
 
 @dataclass(frozen=True)
@@ -72,46 +90,104 @@ class Resampler:
 
 
 @dataclass(frozen=True)
-class Recording(Resampler):
-    """The first pass of a two-pass computation: every figure asks for its resampled sums,
-    gets zeros, and the request is kept. ``replay()`` then answers all of them with ONE
-    product with the weight matrix (each product streams the whole matrix from memory, so
-    thirty small ones cost far more than one wide one) for a second pass that asks again,
-    in the same order. Figures must ask in an order that does not depend on the sums (they
-    do: the sums only feed percentiles)."""
+class Pending(Estimate):
+    """An estimate whose point value is known and whose CI waits for its ``Batch``: the
+    replicates are ``statistic`` of the batch's answer to request ``request``. Resolve it
+    with ``Batch.resolve`` before reading its interval or writing it out."""
+
+    statistic: Statistic | None = field(default=None, compare=False, repr=False)
+    request: int = -1
+    tail: tuple = ()
+
+    def as_dict(self) -> dict:
+        raise RuntimeError("a pending estimate has no interval yet: resolve its Batch first")
+
+
+@dataclass(frozen=True)
+class Batch(Resampler):
+    """A ``Resampler`` that answers every figure's resampled sums together: ``estimates``
+    keeps each request (positions and per-prompt rows) and returns ``Pending`` estimates;
+    ``resolve`` then takes ONE product of the weight matrix with all requests side by side
+    (each product streams the whole 120 MB matrix from memory, so thirty small ones cost
+    far more than one wide one) and gives every pending estimate its interval. The figures
+    themselves are computed once (an earlier two-pass version computed them twice)."""
 
     requests: list = field(default_factory=list)
 
     @classmethod
-    def over(cls, resampler: Resampler) -> Recording:
+    def over(cls, resampler: Resampler) -> Batch:
         return cls(prompt_ids=resampler.prompt_ids, weights=resampler.weights)
 
-    def sums(self, ids: np.ndarray, per_prompt: np.ndarray) -> np.ndarray:
+    def request(self, ids: np.ndarray, per_prompt: np.ndarray) -> int:
         self.requests.append((self.positions(ids), per_prompt))
-        return np.zeros((self.weights.shape[0], per_prompt.shape[1]))
+        return len(self.requests) - 1
 
-    def replay(self) -> Replay:
+    def sums(self, ids: np.ndarray, per_prompt: np.ndarray) -> np.ndarray:
+        raise RuntimeError("a Batch answers through estimates(), not sums()")
+
+    def answers(self) -> list[np.ndarray]:
+        """The (B, K) resampled sums of every request, in order, from one product. Columns
+        that are all zeros (an empty calibration bin) or repeat an earlier column (the same
+        denominators in several figures) are left out of the product and copied in after:
+        a third fewer columns on the benchmark's scorers. Repeats are found by a random
+        projection and confirmed equal element by element."""
         widths = [rows.shape[1] for _, rows in self.requests]
-        full = np.zeros((self.prompt_ids.size, sum(widths)))
+        # Built transposed: one contiguous row per column, cheap to compare and to pick.
+        columns = np.zeros((sum(widths), self.prompt_ids.size))
         start = 0
         for (pos, rows), width in zip(self.requests, widths, strict=True):
-            full[pos, start : start + width] = rows
+            columns[start : start + width, pos] = rows.T
             start += width
-        product = self.weights @ full
-        parts = np.split(product, np.cumsum(widths)[:-1], axis=1) if widths else []
-        return Replay(prompt_ids=self.prompt_ids, weights=self.weights, answers=deque(parts))
+        projection = columns @ np.random.default_rng(0).random(self.prompt_ids.size)
+        source = np.full(columns.shape[0], -1)  # the product column that answers each
+        distinct: list[int] = []
+        by_projection: dict[float, list[int]] = {}
+        for k in np.flatnonzero(columns.any(axis=1)).tolist():
+            same = by_projection.setdefault(float(projection[k]), [])
+            match = next(
+                (d for d in same if np.array_equal(columns[distinct[d]], columns[k])), None
+            )
+            if match is None:
+                match = len(distinct)
+                distinct.append(k)
+                same.append(match)
+            source[k] = match
+        product = np.zeros((self.weights.shape[0], columns.shape[0]))
+        if distinct:
+            answered = self.weights @ columns[distinct].T
+            product[:, source >= 0] = answered[:, source[source >= 0]]
+        return np.split(product, np.cumsum(widths)[:-1], axis=1) if widths else []
+
+    def resolve(self, tree: Any, finish: Callable[[Estimate], Any] = lambda est: est) -> Any:
+        """``tree`` (dicts, lists and tuples of anything) with every ``Pending`` replaced by
+        ``finish`` of its resolved ``Estimate`` (e.g. ``Estimate.as_dict``)."""
+        answers = self.answers()
+        b = self.weights.shape[0]
+
+        def walk(node: Any) -> Any:
+            if isinstance(node, Pending):
+                sums = answers[node.request].reshape((b, *node.tail))
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    return finish(_with_ci(Estimate(**_fields(node)), node.statistic(sums)))
+            if isinstance(node, dict):
+                return {key: walk(value) for key, value in node.items()}
+            if isinstance(node, list | tuple):
+                return type(node)(walk(value) for value in node)
+            return node
+
+        return walk(tree)
 
 
-@dataclass(frozen=True)
-class Replay(Resampler):
-    """The second pass: the recorded requests' sums, in order (see ``Recording``)."""
+_ESTIMATE_FIELDS = tuple(Estimate.__dataclass_fields__)
 
-    answers: deque = field(default_factory=deque)
 
-    def sums(self, ids: np.ndarray, per_prompt: np.ndarray) -> np.ndarray:
-        if not self.answers or self.answers[0].shape[1] != per_prompt.shape[1]:
-            raise RuntimeError("the second pass asked for sums the first pass did not record")
-        return self.answers.popleft()
+def _fields(est: Estimate) -> dict:
+    return {name: getattr(est, name) for name in _ESTIMATE_FIELDS}
+
+
+def _with_ci(point: Estimate, replicates: np.ndarray) -> Estimate:
+    low, high = percentile_ci(replicates) if replicates.size else (None, None)
+    return replace(point, ci_low=low, ci_high=high, n_resamples=int(replicates.shape[0]))
 
 
 Rng = np.random.Generator | Resampler | None
@@ -127,19 +203,45 @@ def weights(rng: Rng, ids: np.ndarray, n_resamples: int) -> np.ndarray:
     return resample_weights(rng, len(ids), n_resamples)
 
 
-def resampled(rng: Rng, ids: np.ndarray, per_prompt: np.ndarray, n_resamples: int) -> np.ndarray:
-    """``weights(rng, ids, n_resamples) @ per_prompt``: the (B, ...) resampled sums of
-    per-prompt rows (``per_prompt`` has one row per id, any trailing shape); a Resampler
-    answers through ``Resampler.sums``."""
+def estimates(
+    rng: Rng,
+    ids: np.ndarray,
+    per_prompt: np.ndarray,
+    n_resamples: int,
+    parts: Sequence[tuple[Statistic, Estimate]],
+) -> list[Estimate]:
+    """Estimates whose CIs come from the resampled sums of the same per-prompt rows
+    (``per_prompt``: one row per prompt id of ``ids``, any trailing shape). Each part is
+    (statistic, point): the point estimate without its interval, and the function from the
+    (B, *trailing shape) resampled sums to the B replicates of that figure; its CI is their
+    percentile interval (``percentile_ci``: NaN replicates, from resamples that drew none
+    of these prompts, are dropped). With a ``Batch`` the estimates are ``Pending`` until
+    the batch resolves them."""
     per_prompt = np.asarray(per_prompt, dtype=np.float64)
     tail = per_prompt.shape[1:]
     flat = per_prompt.reshape(per_prompt.shape[0], -1)
     ids = np.asarray(ids, dtype=np.int64)
+    if isinstance(rng, Batch):
+        request = rng.request(ids, flat)
+        return [
+            Pending(**_fields(point), statistic=stat, request=request, tail=tail)
+            for stat, point in parts
+        ]
     if isinstance(rng, Resampler):
-        out = rng.sums(ids, flat)
+        sums = rng.sums(ids, flat)
     else:
-        out = weights(rng, ids, n_resamples) @ flat
-    return out.reshape((out.shape[0], *tail))
+        sums = weights(rng, ids, n_resamples) @ flat
+    sums = sums.reshape((-1, *tail))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return [_with_ci(point, stat(sums)) for stat, point in parts]
+
+
+def ratio(numerator: int, denominator: int) -> Statistic:
+    def statistic(sums: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return sums[:, numerator] / sums[:, denominator]
+
+    return statistic
 
 
 def ratio_estimate(
@@ -164,21 +266,12 @@ def ratio_estimate(
         return undefined(empty_reason)
     p, ids = compact(np.asarray(prompt)[used])
     n_prompts = ids.size
-    num = prompt_sums(p, numerator[used], n_prompts)
-    den = prompt_sums(p, denominator[used], n_prompts)
-    value = float(num.sum() / den.sum())
-    sums = resampled(rng, ids, np.column_stack([num, den]), n_resamples)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        reps = sums[:, 0] / sums[:, 1]
-    low, high = percentile_ci(reps) if reps.size else (None, None)
-    return Estimate(
-        value=value,
-        ci_low=low,
-        ci_high=high,
-        n_units=n_prompts,
-        n_pairable=int(used.sum()),
-        n_resamples=int(reps.size),
+    num = np.bincount(p, numerator[used], n_prompts)
+    den = np.bincount(p, denominator[used], n_prompts)
+    point = Estimate(
+        value=float(num.sum() / den.sum()), n_units=n_prompts, n_pairable=int(used.sum())
     )
+    return estimates(rng, ids, np.column_stack([num, den]), n_resamples, [(ratio(0, 1), point)])[0]
 
 
 def ratio_estimates(
@@ -213,24 +306,19 @@ def ratio_estimates(
     p, ids = compact(np.asarray(prompt)[any_used])
     num = prompt_sums(p, numerators[any_used], ids.size)
     den = prompt_sums(p, denominators[any_used], ids.size)
-    sums = resampled(rng, ids, np.concatenate([num, den], axis=1), n_resamples)
-    out = []
+    parts, empty = [], []
     for g in range(n_groups):
         used = denominators[:, g] > 0
         if not used.any():
-            out.append(undefined(empty_reason))
+            empty.append(g)
             continue
-        with np.errstate(divide="ignore", invalid="ignore"):
-            reps = sums[:, g] / sums[:, n_groups + g]
-        low, high = percentile_ci(reps) if reps.size else (None, None)
-        out.append(
-            Estimate(
-                value=float(num[:, g].sum() / den[:, g].sum()),
-                ci_low=low,
-                ci_high=high,
-                n_units=int((den[:, g] > 0).sum()),
-                n_pairable=int(used.sum()),
-                n_resamples=int(reps.size),
-            )
+        point = Estimate(
+            value=float(num[:, g].sum() / den[:, g].sum()),
+            n_units=int((den[:, g] > 0).sum()),
+            n_pairable=int(used.sum()),
         )
-    return out
+        parts.append((ratio(g, n_groups + g), point))
+    found = iter(
+        estimates(rng, ids, np.concatenate([num, den], axis=1), n_resamples, parts) if parts else []
+    )
+    return [undefined(empty_reason) if g in empty else next(found) for g in range(n_groups)]

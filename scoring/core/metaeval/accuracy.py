@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bootstrap import N_RESAMPLES, percentile_ci
+from ..bootstrap import N_RESAMPLES
 from ..results import Estimate, undefined
 from . import _boot
 from .pairs import TIE, A, B, Pairs, oriented
@@ -162,32 +162,36 @@ def judge_scores(
     prompt, ids = _boot.compact(pairs.prompt[used])
     n_prompts = ids.size
     cell = pairs.label[used] * 3 + verdicts[used]
-    per_prompt = np.zeros((n_prompts, 9))
-    np.add.at(per_prompt, (prompt, cell), 1.0)
-    confusion = per_prompt.sum(axis=0).reshape(3, 3)
-    reps = _boot.resampled(rng, ids, per_prompt, n_resamples).reshape(-1, 3, 3)
+    per_prompt = np.bincount(prompt * 9 + cell, minlength=n_prompts * 9).reshape(n_prompts, 9)
+    confusion = per_prompt.sum(axis=0).reshape(3, 3).astype(np.float64)
     n = int(used.sum())
-
-    def est(value: float, samples: np.ndarray) -> Estimate:
-        low, high = percentile_ci(samples) if samples.size else (None, None)
-        return Estimate(
-            value=float(value),
-            ci_low=low,
-            ci_high=high,
-            n_units=n_prompts,
-            n_pairable=n,
-            n_resamples=int(reps.shape[0]),
-        )
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        acc_reps = np.trace(reps, axis1=1, axis2=2) / reps.sum(axis=(1, 2))
     p, r, f = _macro_prf(confusion)
-    rp, rr, rf = _macro_prf(reps)
+    point = {"n_units": n_prompts, "n_pairable": n}
+
+    def accuracy(sums: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.trace(sums, axis1=1, axis2=2) / sums.sum(axis=(1, 2))
+
+    def macro(k: int) -> _boot.Statistic:
+        return lambda sums: _macro_prf(sums)[k]
+
+    accuracy_est, precision, recall, f1 = _boot.estimates(
+        rng,
+        ids,
+        per_prompt.reshape(n_prompts, 3, 3),
+        n_resamples,
+        [
+            (accuracy, Estimate(value=float(np.trace(confusion) / n), **point)),
+            (macro(0), Estimate(value=float(p), **point)),
+            (macro(1), Estimate(value=float(r), **point)),
+            (macro(2), Estimate(value=float(f), **point)),
+        ],
+    )
     return JudgeScores(
-        accuracy=est(np.trace(confusion) / n, acc_reps),
-        precision=est(p, rp),
-        recall=est(r, rr),
-        f1=est(f, rf),
+        accuracy=accuracy_est,
+        precision=precision,
+        recall=recall,
+        f1=f1,
         confusion=confusion.astype(np.int64),
         no_verdict=no_verdict,
     )

@@ -10,18 +10,17 @@ from ..bootstrap import N_RESAMPLES
 from ..results import Estimate, undefined
 from . import _boot
 from .accuracy import pairwise_accuracy, score_gaps
-from .correlation import flat, mean_over_prompts, per_prompt
+from .correlation import flat_rho, flat_tau, mean_over_prompts, per_prompt
 from .pairs import TIE, A, Pairs, oriented
 
 
 @dataclass(frozen=True)
 class LengthBias:
-    """``rho_length``: Spearman of score with length (pooled, no CI). ``scorer_prefers_longer``
-    and ``humans_prefer_longer`` over voted pairs of different lengths. ``tertile_accuracy``:
-    pairwise accuracy per tertile of |length_a - length_b| (shortest gaps first), with the
-    two cut points."""
+    """``scorer_prefers_longer`` and ``humans_prefer_longer`` over voted pairs of different
+    lengths. ``tertile_accuracy``: pairwise accuracy per tertile of |length_a - length_b|
+    (shortest gaps first), with the two cut points. The scorer's Spearman with length is
+    ``length_correlation``."""
 
-    rho_length: Estimate
     scorer_prefers_longer: Estimate
     humans_prefer_longer: Estimate
     tertile_cuts: tuple[float, float] | None
@@ -41,7 +40,6 @@ def length_bias(
     Go: Investigating Length Correlations in RLHF"). ``lengths`` are ``length_chars`` per
     response (same positions as ``scores``); ``pairs`` should be the voted pairs.
 
-    - rho_length = Spearman(score, length) over scored responses (scipy.stats.spearmanr).
     - P(scorer prefers longer) = mean over pairs of different lengths of
       [s_longer > s_shorter] + 0.5 [s_longer = s_shorter] (a scorer tie is half a vote).
     - P(humans prefer longer) = mean vote share of the longer response over the same pairs
@@ -51,9 +49,6 @@ def length_bias(
       <= q1, tertile 2 gaps in (q1, q2], tertile 3 gaps > q2.
     Undefined (with a reason) where a set is empty."""
     lengths = np.asarray(lengths, dtype=np.float64)
-    s = oriented(scores, higher_is_better)
-    scored = ~np.isnan(s)
-    rho = flat(s[scored], lengths[scored])[1]
     d = score_gaps(pairs, scores, higher_is_better)
     gap = lengths[pairs.a] - lengths[pairs.b]
     differ = (gap != 0) & ~np.isnan(d)
@@ -72,7 +67,7 @@ def length_bias(
     decided = (pairs.label != TIE) & ~np.isnan(d)
     if not decided.any():
         none = undefined("no pair labelled a or b with both responses scored")
-        return LengthBias(rho, scorer, humans, None, (none, none, none))
+        return LengthBias(scorer, humans, None, (none, none, none))
     absgap = np.abs(gap)
     q1, q2 = (float(q) for q in np.quantile(absgap[decided], [1 / 3, 2 / 3]))
     tertile = np.where(absgap <= q1, 0, np.where(absgap <= q2, 1, 2))
@@ -82,7 +77,17 @@ def length_bias(
         )
         for k in range(3)
     )
-    return LengthBias(rho, scorer, humans, (q1, q2), accs)
+    return LengthBias(scorer, humans, (q1, q2), accs)
+
+
+def length_correlation(
+    scores: np.ndarray, lengths: np.ndarray, *, higher_is_better: bool = True
+) -> Estimate:
+    """rho_length (DESIGN 6.3): Spearman's rho of score with ``length_chars`` over the scored
+    responses (pooled, no CI; ``flat_rho``), the length bias of a scorer on its own."""
+    s = oriented(scores, higher_is_better)
+    scored = ~np.isnan(s)
+    return flat_rho(s[scored], np.asarray(lengths, dtype=np.float64)[scored])
 
 
 def accuracy_by_group(
@@ -155,5 +160,5 @@ def tau_by_group(
         return out
     for g in np.unique(groups):
         member = groups == g
-        out[int(g)] = flat(s[member], h[member])[0]
+        out[int(g)] = flat_tau(s[member], h[member])
     return out

@@ -10,7 +10,7 @@ import numpy as np
 from scipy import optimize, special
 from sklearn.isotonic import IsotonicRegression
 
-from ..bootstrap import N_RESAMPLES, percentile_ci
+from ..bootstrap import N_RESAMPLES
 from ..results import Estimate
 from . import _boot
 from .accuracy import score_gaps
@@ -33,8 +33,8 @@ def bin_index(confidence: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
     return np.clip(k, 0, n_bins - 1)
 
 
-def _per_pair(p: np.ndarray, y: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per pair: (bin, columns [count, confidence, hit, squared error, log loss]).
+def _per_pair(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pair: confidence, hit and (squared error, log loss) columns.
 
     The more likely side is a when p >= 0.5, else b; hit = the vote share of that side
     (tie votes count one half), so a unanimous pair scores 1 or 0 and a split pair between."""
@@ -43,18 +43,32 @@ def _per_pair(p: np.ndarray, y: np.ndarray, n_bins: int) -> tuple[np.ndarray, np
     hit = np.where(p >= 0.5, y, 1.0 - y)
     brier = (p - y) ** 2
     logloss = -(y * np.log(p) + (1.0 - y) * np.log1p(-p))
-    cols = np.column_stack([np.ones_like(p), conf, hit, brier, logloss])
-    return bin_index(conf, n_bins), cols
+    return conf, hit, np.column_stack([brier, logloss])
 
 
-def _figures(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """ECE, Brier, log loss from per-bin sums (..., n_bins, 5)."""
-    n = sums[..., 0].sum(axis=-1)
+def _bin_sums(row: np.ndarray, n_rows: int, per_pair: tuple, n_bins: int) -> np.ndarray:
+    """(n_rows, n_bins + 3) sums per row group (``row``: each pair's group, e.g. its prompt):
+    per bin the hits minus the confidence (ECE = sum over bins of |that sum| / N, and the
+    absolute value comes after the sum, so one column per bin is enough), then the pair
+    count, squared errors and log losses: what ECE, Brier and log loss need, no more.
+    ``per_pair``: the output of ``_per_pair``."""
+    conf, hit, losses = per_pair
+    cell = row * n_bins + bin_index(conf, n_bins)
+    out = np.empty((n_rows, n_bins + 3))
+    out[:, :n_bins] = np.bincount(cell, hit - conf, n_rows * n_bins).reshape(n_rows, n_bins)
+    out[:, n_bins] = np.bincount(row, minlength=n_rows)
+    out[:, n_bins + 1] = np.bincount(row, losses[:, 0], n_rows)
+    out[:, n_bins + 2] = np.bincount(row, losses[:, 1], n_rows)
+    return out
+
+
+def _figure(sums: np.ndarray, which: int, n_bins: int) -> np.ndarray:
+    """ECE (which 0), Brier (1) or log loss (2) from ``_bin_sums`` columns (..., n_bins + 3)."""
+    n = sums[..., n_bins]
     with np.errstate(divide="ignore", invalid="ignore"):
-        ece = np.abs(sums[..., 2] - sums[..., 1]).sum(axis=-1) / n
-        brier = sums[..., 3].sum(axis=-1) / n
-        logloss = sums[..., 4].sum(axis=-1) / n
-    return ece, brier, logloss
+        if which == 0:
+            return np.abs(sums[..., :n_bins]).sum(axis=-1) / n
+        return sums[..., n_bins + which] / n
 
 
 def expected_calibration_error(p: np.ndarray, y: np.ndarray, n_bins: int = N_BINS) -> float:
@@ -62,10 +76,9 @@ def expected_calibration_error(p: np.ndarray, y: np.ndarray, n_bins: int = N_BIN
     Networks"): sum over bins of (n_bin / N) |accuracy_bin - mean confidence_bin| with
     confidence max(p, 1 - p) in 10 equal-width bins over [0.5, 1], accuracy the share of the
     more likely side among the humans' votes. NaN for no pairs."""
-    bins, cols = _per_pair(np.asarray(p, float), np.asarray(y, float), n_bins)
-    sums = np.zeros((n_bins, 5))
-    np.add.at(sums, bins, cols)
-    return float(_figures(sums)[0])
+    p, y = np.asarray(p, float), np.asarray(y, float)
+    sums = _bin_sums(np.zeros(p.size, dtype=np.int64), 1, _per_pair(p, y), n_bins)[0]
+    return float(_figure(sums, 0, n_bins))
 
 
 def fit_temperature(d: np.ndarray, y: np.ndarray) -> float | None:
@@ -76,10 +89,14 @@ def fit_temperature(d: np.ndarray, y: np.ndarray) -> float | None:
     if d.size == 0 or not np.any(d != 0):
         return None
 
+    # -log sigmoid(z) = logaddexp(0, -z), stable for large |z|, and -log(1 - sigmoid(z)) =
+    # logaddexp(0, -z) + z: so the loss is mean(logaddexp(0, -z)) + mean((1 - y) d) / T,
+    # one logaddexp per evaluation instead of two.
+    linear = float(np.mean((1.0 - y) * d))
+
     def loss(log_t: float) -> float:
-        z = d / np.exp(log_t)
-        # log sigmoid(z) = -logaddexp(0, -z): stable for large |z|.
-        return float(np.mean(y * np.logaddexp(0.0, -z) + (1.0 - y) * np.logaddexp(0.0, z)))
+        scale = np.exp(-log_t)
+        return float(np.mean(np.logaddexp(0.0, -scale * d)) + linear * scale)
 
     result = optimize.minimize_scalar(
         loss, bounds=(-LOG_T_BOUND, LOG_T_BOUND), method="bounded", options={"xatol": 1e-8}
@@ -124,33 +141,34 @@ def _side(
 ) -> CalibrationSide:
     """Figures of probabilities ``p`` against vote shares ``y``; ``rng``: the resampler
     over (at least) the distinct prompts of ``prompt``, or None for no CI."""
-    bins, cols = _per_pair(p, y, n_bins)
     pc, ids = _boot.compact(prompt)
     n_prompts = ids.size
-    per_prompt = np.zeros((n_prompts, n_bins, 5))
-    np.add.at(per_prompt, (pc, bins), cols)
+    conf, hit, losses = _per_pair(p, y)
+    per_prompt = _bin_sums(pc, n_prompts, (conf, hit, losses), n_bins)
     sums = per_prompt.sum(axis=0)
-    reps = _boot.resampled(rng, ids, per_prompt, 0)
-    values, samples = _figures(sums), _figures(reps)
+    point = {"n_units": n_prompts, "n_pairable": int(p.size)}
 
-    def est(i: int) -> Estimate:
-        low, high = percentile_ci(samples[i]) if reps.shape[0] else (None, None)
-        return Estimate(
-            value=float(values[i]),
-            ci_low=low,
-            ci_high=high,
-            n_units=n_prompts,
-            n_pairable=int(p.size),
-            n_resamples=int(reps.shape[0]),
-        )
+    def statistic(which: int) -> _boot.Statistic:
+        return lambda resampled: _figure(resampled, which, n_bins)
 
-    count = sums[:, 0]
+    ece, brier, log_loss = _boot.estimates(
+        rng,
+        ids,
+        per_prompt,
+        0,
+        [
+            (statistic(k), Estimate(value=float(_figure(sums, k, n_bins)), **point))
+            for k in range(3)
+        ],
+    )
+    bins = bin_index(conf, n_bins)
+    count = np.bincount(bins, minlength=n_bins).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        confidence = np.where(count > 0, sums[:, 1] / count, np.nan)
-        accuracy = np.where(count > 0, sums[:, 2] / count, np.nan)
+        confidence = np.where(count > 0, np.bincount(bins, conf, n_bins) / count, np.nan)
+        accuracy = np.where(count > 0, np.bincount(bins, hit, n_bins) / count, np.nan)
     edges = BIN_LOW + (1.0 - BIN_LOW) / n_bins * np.arange(n_bins)
     return CalibrationSide(
-        est(0), est(1), est(2), edges, count.astype(np.int64), confidence, accuracy
+        ece, brier, log_loss, edges, count.astype(np.int64), confidence, accuracy
     )
 
 

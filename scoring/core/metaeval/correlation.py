@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ..bootstrap import N_RESAMPLES, percentile_ci
+from ..bootstrap import N_RESAMPLES
 from ..results import Estimate, undefined
 from . import _boot
 from .pairs import oriented, within_prompt_pairs
@@ -34,7 +34,7 @@ def per_prompt(prompt: np.ndarray, x: np.ndarray, y: np.ndarray) -> PerPrompt:
     (Spearman 1904; ties get the mean rank as in scipy.stats.spearmanr), the rank of i
     being 1 + #{j: x_j < x_i} + #{j != i: x_j = x_i} / 2 within its prompt. NaN for a prompt
     with fewer than 2 rows or constant x or y (undefined there)."""
-    ids, p = np.unique(np.asarray(prompt, dtype=np.int64), return_inverse=True)
+    p, ids = _boot.compact(prompt)
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     n_p = ids.size
     i, j = within_prompt_pairs(p)
@@ -75,21 +75,15 @@ def mean_over_prompts(
             n_units=int(values.size),
         )
     v = values[ok]
-    sums = _boot.resampled(
-        rng, np.asarray(prompt_ids)[ok], np.column_stack([v, np.ones_like(v)]), n_resamples
-    )
+    point = Estimate(value=float(v.mean()), n_units=int(v.size), n_pairable=int(v.size))
     # A shared Resampler's row can draw none of these prompts: NaN, dropped by percentile_ci.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        reps = sums[:, 0] / sums[:, 1]
-    low, high = percentile_ci(reps) if reps.size else (None, None)
-    return Estimate(
-        value=float(v.mean()),
-        ci_low=low,
-        ci_high=high,
-        n_units=int(v.size),
-        n_pairable=int(v.size),
-        n_resamples=int(reps.size),
-    )
+    return _boot.estimates(
+        rng,
+        np.asarray(prompt_ids)[ok],
+        np.column_stack([v, np.ones_like(v)]),
+        n_resamples,
+        [(_boot.ratio(0, 1), point)],
+    )[0]
 
 
 @dataclass(frozen=True)
@@ -105,18 +99,45 @@ class Correlations:
     per_prompt: PerPrompt
 
 
-def flat(x: np.ndarray, y: np.ndarray) -> tuple[Estimate, Estimate]:
-    """scipy.stats.kendalltau (tau_b) and spearmanr over all rows. Undefined with fewer than
-    2 rows or constant x or y."""
+def average_ranks(v: np.ndarray) -> np.ndarray:
+    """Ranks 1..n, tied values sharing their mean rank: ``scipy.stats.rankdata`` (method
+    "average"), equal to it exactly, from one unstable argsort (ties are averaged, so their
+    order within the sort does not matter), 4x faster than rankdata's stable sort."""
+    v = np.asarray(v, dtype=np.float64)
+    order = np.argsort(v)
+    sorted_v = v[order]
+    first = np.r_[True, sorted_v[1:] != sorted_v[:-1]]
+    group = np.cumsum(first) - 1
+    bounds = np.r_[np.flatnonzero(first), v.size]  # 0-based start of each group, then n
+    ranks = np.empty(v.size)
+    ranks[order] = ((bounds[:-1] + bounds[1:] + 1) / 2.0)[group]
+    return ranks
+
+
+def _flat_undefined(x: np.ndarray, y: np.ndarray) -> Estimate | None:
     if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        reason = "fewer than 2 responses, or constant scores or human values"
-        return undefined(reason, n_units=int(x.size)), undefined(reason, n_units=int(x.size))
+        return undefined(
+            "fewer than 2 responses, or constant scores or human values", n_units=int(x.size)
+        )
+    return None
+
+
+def flat_tau(x: np.ndarray, y: np.ndarray) -> Estimate:
+    """scipy.stats.kendalltau (tau_b) over all rows, no CI. Undefined with fewer than 2 rows
+    or constant x or y."""
+    if (none := _flat_undefined(x, y)) is not None:
+        return none
     tau = float(stats.kendalltau(x, y).statistic)
-    rho = float(stats.spearmanr(x, y).statistic)
-    return (
-        Estimate(value=tau, n_units=int(x.size), n_pairable=int(x.size)),
-        Estimate(value=rho, n_units=int(x.size), n_pairable=int(x.size)),
-    )
+    return Estimate(value=tau, n_units=int(x.size), n_pairable=int(x.size))
+
+
+def flat_rho(x: np.ndarray, y: np.ndarray) -> Estimate:
+    """Spearman's rho over all rows, no CI: Pearson's r of the average ranks, as
+    ``scipy.stats.spearmanr`` computes it (``average_ranks``). Undefined as ``flat_tau``."""
+    if (none := _flat_undefined(x, y)) is not None:
+        return none
+    rho = float(_pearson_rows(average_ranks(x), average_ranks(y)))
+    return Estimate(value=rho, n_units=int(x.size), n_pairable=int(x.size))
 
 
 def correlations(
@@ -138,7 +159,6 @@ def correlations(
     prompt = np.asarray(prompt, dtype=np.int64)[keep]
     s, h = s[keep], h[keep]
     pp = per_prompt(prompt, s, h)
-    tau_flat, rho_flat = flat(s, h)
     return Correlations(
         tau_prompt=mean_over_prompts(
             pp.tau, pp.prompt_ids, rng=rng, n_resamples=n_resamples, what="values"
@@ -146,8 +166,8 @@ def correlations(
         rho_prompt=mean_over_prompts(
             pp.rho, pp.prompt_ids, rng=rng, n_resamples=n_resamples, what="values"
         ),
-        tau_flat=tau_flat,
-        rho_flat=rho_flat,
+        tau_flat=flat_tau(s, h),
+        rho_flat=flat_rho(s, h),
         per_prompt=pp,
     )
 
@@ -222,24 +242,25 @@ def system_correlations(
     r, t = _pearson_rows(ms, mh), _kendall_rows(ms, mh)
     if np.isnan(r) or np.isnan(t):
         return empty
-    sums = _boot.resampled(rng, ids, np.stack([sum_s, sum_h, count], axis=1), n_resamples)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rs, rh = sums[:, 0] / sums[:, 2], sums[:, 1] / sums[:, 2]
+    point = {"n_units": m, "n_pairable": int(keep.sum())}
 
-    def est(value: float, samples: np.ndarray) -> Estimate:
-        low, high = percentile_ci(samples) if samples.size else (None, None)
-        return Estimate(
-            value=float(value),
-            ci_low=low,
-            ci_high=high,
-            n_units=m,
-            n_pairable=int(keep.sum()),
-            n_resamples=int(sums.shape[0]),
-        )
+    def means(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return sums[:, 0] / sums[:, 2], sums[:, 1] / sums[:, 2]
 
+    pearson, kendall = _boot.estimates(
+        rng,
+        ids,
+        np.stack([sum_s, sum_h, count], axis=1),
+        n_resamples,
+        [
+            (lambda sums: _pearson_rows(*means(sums)), Estimate(value=float(r), **point)),
+            (lambda sums: _kendall_rows(*means(sums)), Estimate(value=float(t), **point)),
+        ],
+    )
     return SystemCorrelations(
-        pearson=est(r, _pearson_rows(rs, rh)),
-        kendall=est(t, _kendall_rows(rs, rh)),
+        pearson=pearson,
+        kendall=kendall,
         model_ids=models,
         mean_score=ms,
         mean_human=mh,

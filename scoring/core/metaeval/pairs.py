@@ -90,7 +90,8 @@ def within_prompt_pairs(prompt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     by prompt the rows of a prompt are contiguous, so the pairs are rows k apart for
     k = 1 .. (largest prompt - 1): a few array passes, no loop over prompts."""
     prompt = np.asarray(prompt, dtype=np.int64)
-    order = np.argsort(prompt, kind="stable")
+    in_order = not (prompt[1:] < prompt[:-1]).any()  # usually: responses are read in id order
+    order = np.arange(prompt.size) if in_order else np.argsort(prompt, kind="stable")
     sp = prompt[order]
     firsts, seconds = [], []
     for k in range(1, sp.size):
@@ -110,12 +111,14 @@ def score_derived_pairs(prompt: np.ndarray, final: np.ndarray, tie_tolerance: fl
     """Score-derived pairs (DESIGN 6.3, for Likert-only data): every pair of responses of one
     prompt that both have a human final (NaN = none); the higher final is preferred, a tie
     when |final_a - final_b| <= tie_tolerance. share_a is 1, 0 or 0.5 accordingly. Responses
-    are the positions of ``prompt`` / ``final``; a is the lower position."""
+    are the positions of ``prompt`` / ``final``; a is the lower position, and pairs come
+    ordered by a, then b."""
     prompt = np.asarray(prompt, dtype=np.int64)
     final = np.asarray(final, dtype=np.float64)
     have = np.flatnonzero(~np.isnan(final))
     i, j = within_prompt_pairs(prompt[have])
-    a, b = have[i], have[j]
+    order = np.lexsort((j, i))  # by a, then b: rows in prompt order when responses are
+    a, b = have[i[order]], have[j[order]]
     diff = final[a] - final[b]
     label = np.where(np.abs(diff) <= tie_tolerance, TIE, np.where(diff > 0, A, B))
     share = np.select([label == A, label == B], [1.0, 0.0], default=0.5)
