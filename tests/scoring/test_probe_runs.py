@@ -11,9 +11,7 @@ from io import StringIO
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from celery.signals import task_postrun
 from django.core.management import CommandError, call_command
-from django.db import connections
 
 from annotation.models import Response
 from exports.services.build import release_build, release_path, release_request
@@ -25,6 +23,8 @@ from scoring.scoring_runs import scoring_run_chunk, scoring_run_start
 from scoring.selectors import probe_arrays
 
 from ..exports.factories import scored_project
+from ..waiting import wait_until
+from .conftest import scoring_worker_running
 from .tiny_rms import (
     definition,
     project_with_responses,
@@ -96,29 +96,6 @@ def _length_chars_prefers_pad_and_never_truncate(run: ScoringRun, n: int) -> Non
     assert effects["pad"].mean_change.value > 0 > effects["truncate"].mean_change.value
 
 
-@pytest.fixture
-def scoring_worker(transactional_db):
-    """A real Celery worker (solo pool, in a thread) consuming the `scoring` queue."""
-    from celery.contrib.testing.worker import start_worker
-
-    from config.celery import app
-
-    if app.conf.task_always_eager:
-        pytest.fail("scoring_worker needs REDIS_URL (make test starts a redis-server)")
-
-    def close_connections(**kwargs):
-        connections.close_all()  # in the worker's thread: no session outlives the test
-
-    task_postrun.connect(close_connections, weak=False)
-    try:
-        with start_worker(
-            app, pool="solo", perform_ping_check=False, queues=["scoring"], shutdown_timeout=20
-        ) as worker:
-            yield worker
-    finally:
-        task_postrun.disconnect(close_connections)
-
-
 # --- length_chars: the known answer -------------------------------------------------------
 
 
@@ -162,6 +139,34 @@ def test_score_on_a_finished_run_without_probes_queues_them_for_the_worker(
     assert result["outcome"] == "up_to_date" and result["run_id"] == run.pk
     assert result["probes"]["status"] == "done" and result["probes"]["scored"] == 32
     assert ProbeScore.objects.filter(run=run).count() == 32
+
+
+@pytest.mark.slow
+def test_score_stops_waiting_when_no_worker_comes_and_a_later_worker_finishes_the_run(
+    transactional_db, tmp_path
+):
+    project, responses = project_with_responses("probe-stall", PROSE)
+    _register(tmp_path, LENGTH_CHARS)
+    with pytest.raises(CommandError) as stalled:
+        _score("probe-stall", "chars", "--stall-seconds", "1.5")
+    assert str(stalled.value).startswith(
+        f"scoring run {ScoringRun.objects.get().pk}: no progress in 1.5 s; is a worker "
+        "consuming the `scoring` queue?"
+    )
+    assert "The run stays queued" in str(stalled.value)
+    run = ScoringRun.objects.get()
+    assert run.status == "queued" and run.scored == 0
+    with scoring_worker_running():
+        # The chunks the command queued are still there for the worker that starts now.
+        wait_until(
+            lambda: ScoringRun.objects.filter(pk=run.pk, probe_status="done").exists(),
+            "the queued run and its probes to finish",
+            timeout=120.0,
+        )
+    run.refresh_from_db()
+    assert run.status == "done" and run.scored == len(responses)
+    result = _score("probe-stall", "chars", "--stall-seconds", "1.5")
+    assert result["outcome"] == "up_to_date" and result["probes"]["scored"] == 32
 
 
 @pytest.mark.django_db

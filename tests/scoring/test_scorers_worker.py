@@ -14,9 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from celery.signals import task_postrun
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
 from scoring.models import Scorer, ScorerScore, ScoringRun
 from scoring.scoring_runs import scoring_run_start
@@ -38,31 +37,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def llama_dir(models):
     return models["llama"]
-
-
-@pytest.fixture
-def scoring_worker(transactional_db):
-    """A real Celery worker (solo pool, in a thread) consuming the `scoring` queue."""
-    from celery.contrib.testing.worker import start_worker
-
-    from config.celery import app
-
-    if app.conf.task_always_eager:
-        pytest.fail("scoring_worker needs REDIS_URL (make test starts a redis-server)")
-
-    def close_connections(**kwargs):
-        # In the worker's thread, as Celery's Django fix-up does in a real worker: no
-        # session outlives the test (the test database is dropped at the end).
-        connections.close_all()
-
-    task_postrun.connect(close_connections, weak=False)
-    try:
-        with start_worker(
-            app, pool="solo", perform_ping_check=False, queues=["scoring"], shutdown_timeout=20
-        ) as worker:
-            yield worker
-    finally:
-        task_postrun.disconnect(close_connections)
 
 
 def _wait(condition, what: str):

@@ -26,6 +26,13 @@ from scoring.scoring_runs import (
 )
 
 POLL_SECONDS = 1.0
+# Waiting on a worker: a hint on stderr after this long without progress, and --stall-seconds
+# (the default here: loading a large model on a GPU host takes minutes) ends the wait.
+HINT_SECONDS = 30.0
+STALL_SECONDS = 900
+WORKER_HINT = (
+    "is a worker consuming the `scoring` queue? (celery -A config worker -Q scoring; DESIGN 6.2)"
+)
 
 
 def _release(value: str | None) -> int | None:
@@ -60,6 +67,15 @@ class Command(TrenchcoatCommand):
             "--detach", action="store_true", help="queue the chunks and return without waiting"
         )
         parser.add_argument(
+            "--stall-seconds",
+            type=float,
+            default=STALL_SECONDS,
+            help=(
+                "stop waiting when the run has made no progress for this long (default "
+                f"{STALL_SECONDS}); the run stays queued for the worker"
+            ),
+        )
+        parser.add_argument(
             "--chunk-size",
             type=int,
             default=DEFAULT_CHUNK_SIZE,
@@ -71,6 +87,8 @@ class Command(TrenchcoatCommand):
         project = self.project(options["project"])
         if options["chunk_size"] < 1:
             raise CommandError("--chunk-size must be at least 1")
+        if options["stall_seconds"] <= 0:
+            raise CommandError("--stall-seconds must be more than 0")
         scorer = scorer_for_project(project=project, name=options["scorer"])
         foreground = options["foreground"] or settings.CELERY_TASK_ALWAYS_EAGER
         if foreground and scorer.backend in MODEL_BACKENDS:
@@ -105,6 +123,7 @@ class Command(TrenchcoatCommand):
                         break
             else:
                 scoring_run_enqueue(run)
+                watch = _Stall(options["stall_seconds"], self.stderr)
                 while not options["detach"] and run.status not in (
                     ScoringRun.Status.DONE,
                     ScoringRun.Status.FAILED,
@@ -112,6 +131,7 @@ class Command(TrenchcoatCommand):
                     time.sleep(POLL_SECONDS)  # the worker commits per chunk: poll the row
                     run.refresh_from_db()
                     self._progress(bar, run)
+                    watch.check((run.status, run.scored), f"scoring run {run.pk}", bar)
         bar.close()
         run.refresh_from_db()
         if run.status == ScoringRun.Status.FAILED:
@@ -143,12 +163,14 @@ class Command(TrenchcoatCommand):
                 "run this command again once it is back, or with --foreground"
             )
         else:
+            watch = _Stall(options["stall_seconds"], self.stderr)
             while not options["detach"] and run.probe_status in (
                 ScoringRun.ProbeStatus.PENDING,
                 ScoringRun.ProbeStatus.RUNNING,
             ):
                 time.sleep(POLL_SECONDS)  # the worker commits the probes at once: poll the row
                 run.refresh_from_db()
+                watch.check(run.probe_status, f"the probes of scoring run {run.pk}", bar)
         bar.update(run.probe_scores.count() - bar.n)
         bar.close()
 
@@ -172,6 +194,37 @@ class Command(TrenchcoatCommand):
             f"Probes ({', '.join(PROBES)}): {probes['status']}, {probes['scored']} perturbed "
             f"responses scored, sample of {probes['sample']}{error}"
         )
+
+
+class _Stall:
+    """Watches a queued run for progress: one hint on stderr after HINT_SECONDS without any,
+    and a DomainError (exit 1, the run left queued) after ``limit`` seconds without any."""
+
+    def __init__(self, limit: float, stderr) -> None:
+        self.limit, self.stderr = limit, stderr
+        self.state: object = None
+        self.since = time.monotonic()
+        self.hinted = False
+
+    def check(self, state: object, what: str, bar: tqdm) -> None:
+        now = time.monotonic()
+        if state != self.state:
+            self.state, self.since = state, now
+            return
+        idle = now - self.since
+        if idle >= self.limit:
+            bar.close()
+            raise DomainError(
+                f"{what}: no progress in {self.limit:g} s; {WORKER_HINT} The run stays queued "
+                "and continues when a worker takes it: run this command again to watch it, or "
+                "with --foreground to score here."
+            )
+        if idle >= HINT_SECONDS and not self.hinted:
+            self.hinted = True
+            tqdm.write(
+                f"{what}: waiting {idle:.0f} s for a worker; {WORKER_HINT}",
+                file=getattr(self.stderr, "_out", self.stderr),
+            )
 
 
 def _summary(run: ScoringRun, outcome: str) -> dict:
