@@ -319,6 +319,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},  # a tick that waited a minute is replaced by the next
     },
+    "release-catch-up": {
+        "task": "exports.tasks.release_catch_up",
+        "schedule": 300.0,
+        "options": {"expires": 295},
+    },
 }
 
 # Automatic aggregation: a run is queued once this many judgments arrived since the last run,

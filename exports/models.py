@@ -45,6 +45,9 @@ class Release(models.Model):
     # still holding its token, so a redelivered task can never clobber another's work.
     build_token = models.CharField(max_length=32, blank=True)
     build_claimed_at = models.DateTimeField(null=True, blank=True)
+    # When the periodic catch-up last queued the build again (a build whose message was lost:
+    # exports.services.build.release_catch_up_enqueue); at most once per stale period.
+    requeued_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -49,3 +49,12 @@ def release_build(self, release_id: int) -> dict:
         )
         raise self.retry(countdown=countdown)
     return {"release": release.pk, "status": release.status, "version": release.version}
+
+
+@shared_task(name="exports.tasks.release_catch_up", acks_late=True)
+def release_catch_up() -> dict:
+    """The periodic job (beat, every 5 minutes; CELERY_BEAT_SCHEDULE): queue again the
+    builds whose message was lost (``release_catch_up_enqueue``). Idempotent."""
+    from .services.build import release_catch_up_enqueue
+
+    return {"queued": release_catch_up_enqueue()}

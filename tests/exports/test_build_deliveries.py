@@ -18,6 +18,7 @@ from exports.models import Release
 from exports.services.build import (
     ALL_FILES,
     publish,
+    release_catch_up_enqueue,
     release_enqueue,
     release_request,
     release_verify,
@@ -216,3 +217,40 @@ def test_a_delivery_that_finds_a_fresh_claim_comes_back_when_the_claim_would_be_
     assert 29 <= retried.value.when <= 31
     requested.refresh_from_db()
     assert requested.status == Release.Status.BUILDING and requested.build_token == alive
+
+
+def test_a_release_whose_build_message_was_lost_is_queued_again_and_built(
+    requested, export_dir, settings, celery_worker, worker_closes_its_connection
+):
+    """The worker started after the request and purged the queue: the request's message is
+    gone, as after a Redis restart without its data. The periodic catch-up queues the build
+    again once the release has waited a stale period, once per period, and the worker
+    publishes it."""
+    requested.refresh_from_db()
+    assert requested.status == Release.Status.PENDING
+    assert release_catch_up_enqueue() == []  # a fresh request is waiting its turn
+    later = timezone.now() + timedelta(seconds=settings.RELEASE_BUILD_STALE_SECONDS + 1)
+    assert release_catch_up_enqueue(now=later) == [requested.pk]
+    assert release_catch_up_enqueue(now=later) == []  # claimed for this period
+
+    def built():
+        requested.refresh_from_db()
+        return requested.status == Release.Status.READY
+
+    wait_until(built, f"release {requested.pk} built after the catch-up")
+    assert_published_once(requested, export_dir)
+    assert release_catch_up_enqueue(now=later + timedelta(days=1)) == []  # ready: left alone
+
+
+def test_the_catch_up_takes_only_releases_no_build_will_finish(requested, settings):
+    stale = settings.RELEASE_BUILD_STALE_SECONDS
+    now = timezone.now() + timedelta(seconds=stale + 1)
+    Release.objects.filter(pk=requested.pk).update(
+        status=Release.Status.BUILDING, build_token="1" * 32, build_claimed_at=timezone.now()
+    )
+    assert release_catch_up_enqueue(now=now - timedelta(seconds=2)) == []  # a live claim
+    assert release_catch_up_enqueue(now=now) == [requested.pk]  # its worker died
+    Release.objects.filter(pk=requested.pk).update(
+        status=Release.Status.FAILED, requeued_at=None, error="disk full"
+    )
+    assert release_catch_up_enqueue(now=now + timedelta(days=1)) == []

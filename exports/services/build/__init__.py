@@ -10,7 +10,7 @@
 from .files import ALL_FILES, DATA_FILES, FilesResult, release_files_write
 from .manifest import FORMAT, pseudonymizer
 from .publish import export_root, release_build, release_path, release_verify
-from .request import release_enqueue, release_request
+from .request import release_catch_up_enqueue, release_enqueue, release_request
 from .scores import SCORES_FILES
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "export_root",
     "pseudonymizer",
     "release_build",
+    "release_catch_up_enqueue",
     "release_enqueue",
     "release_files_write",
     "release_path",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from annotation.errors import ConflictError, DomainError, Problem, ValidationProblems
@@ -14,6 +18,8 @@ from scoring.scoring_runs import scorer_for_project
 
 from ... import selectors
 from ...models import Release
+
+logger = logging.getLogger(__name__)
 
 # Release.seed is a bigint.
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
@@ -137,3 +143,37 @@ def release_enqueue(*, release: Release) -> bool:
     )
     release.refresh_from_db()
     return False
+
+
+def release_catch_up_enqueue(*, now: datetime | None = None) -> list[int]:
+    """Queue again the builds that no worker will ever deliver: releases still pending, or
+    building under a claim that went stale (its worker died), RELEASE_BUILD_STALE_SECONDS
+    after they were requested, claimed or last queued here. Their message was lost with the
+    broker's data (a Redis restarted without persistence) or never redelivered. Returns the
+    ids queued.
+
+    The periodic job (beat, every 5 minutes) calls it. Each release is claimed by compare-
+    and-set on ``requeued_at``, so two deliveries of the job queue it once per stale period;
+    a build delivered twice is harmless (``publish``: the claim is compare-and-set too)."""
+    from ...tasks import release_build as release_build_task
+
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=settings.RELEASE_BUILD_STALE_SECONDS)
+    waiting = Q(requeued_at__isnull=True) | Q(requeued_at__lte=stale_before)
+    lost = Q(status=Release.Status.PENDING, created_at__lte=stale_before) | Q(
+        status=Release.Status.BUILDING, build_claimed_at__lte=stale_before
+    )
+    queued = []
+    for release_id, project_id, requeued_at in Release.objects.filter(lost & waiting).values_list(
+        "id", "project_id", "requeued_at"
+    ):
+        claimed = (
+            Release.objects.filter(pk=release_id, requeued_at=requeued_at)
+            .filter(lost)
+            .update(requeued_at=now)
+        )
+        if claimed and task_enqueue_safely(release_build_task, release_id, project_id=project_id):
+            queued.append(release_id)
+    if queued:
+        logger.info("catch-up: queued the builds of releases %s again", queued)
+    return queued
