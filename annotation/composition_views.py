@@ -11,11 +11,13 @@ from django.views.decorators.http import require_GET
 
 from . import access
 from .composition import project_composition
+from .fragments import standalone_page
 from .services.dashboard import dashboard_snapshot_get
 
 
 @login_required
 @require_GET
+@standalone_page("Composition against targets")
 def composition_panel(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.project_get_for(request.user, slug, roles=access.READ_RESULTS)
     # The counts are stored (services.dashboard): counting them here read every judgment.

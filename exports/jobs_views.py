@@ -10,12 +10,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from annotation import access
+from annotation.fragments import standalone_page
 
 from .jobs import jobs_of
 
 
 @login_required
 @require_GET
+@standalone_page("Running jobs")
 def project_jobs(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.project_get_for(request.user, slug, roles=access.READ_RESULTS)
     return render(

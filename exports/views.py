@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from annotation import access
 from annotation.errors import DomainError, ValidationProblems
+from annotation.fragments import standalone_page
 from annotation.selectors import api_tokens_of
 from annotation.services.tokens import (
     DEFAULT_EXPIRY_DAYS,
@@ -69,6 +70,7 @@ def project_releases(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@standalone_page("Releases")
 def project_panel(request: HttpRequest, slug: str) -> HttpResponse:
     """The releases fragment on the lead's project page (latest releases, a build button)."""
     project = access.project_get_for(request.user, slug, roles=access.READ_RESULTS)

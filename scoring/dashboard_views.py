@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from annotation import access
 from annotation.composition import project_composition
+from annotation.fragments import standalone_page
 from annotation.selectors import domain_rows
 from annotation.services.dashboard import dashboard_snapshot_get, stored_per_day
 
@@ -20,6 +21,7 @@ from .charts import line_chart, stacked_bar_chart, target_bar_chart
 
 @login_required
 @require_GET
+@standalone_page("Judgments per day")
 def per_day_panel(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.project_get_for(request.user, slug, roles=access.READ_RESULTS)
     # Stored figures (annotation.services.dashboard): counting here read every judgment.
@@ -54,6 +56,7 @@ def per_day_panel(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@standalone_page("Agreement across runs")
 def agreement_panel(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.project_get_for(request.user, slug, roles=access.READ_RESULTS)
     target = project.agreement_target
@@ -82,6 +85,7 @@ def agreement_panel(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@standalone_page("Completion against targets")
 def completion_panel(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.project_get_for(request.user, slug, roles=access.READ_RESULTS)
     domains = domain_rows(project=project)

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from annotation import access
+from annotation.fragments import standalone_page
 
 from . import selectors
 from .charts import Point, interval_chart
@@ -41,6 +42,7 @@ def _chart(ranking: dict):
 
 @login_required
 @require_GET
+@standalone_page("Model ranking")
 def model_ranking_panel(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.project_get_for(request.user, slug, roles=access.READ_RESULTS)
     run = selectors.run_latest(project)

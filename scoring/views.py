@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotation import access
 from annotation.errors import DomainError
+from annotation.fragments import standalone_page
 from annotation.side_effects import task_enqueue_safely
 
 from . import selectors
@@ -45,6 +46,7 @@ def _context(request: HttpRequest, slug: str) -> dict:
 
 @login_required
 @require_GET
+@standalone_page("Aggregation runs")
 def project_panel(request: HttpRequest, slug: str) -> HttpResponse:
     """The HTMX fragment embedded in the lead's project page."""
     return render(request, "scoring/project_runs.html#panel", _context(request, slug))

@@ -15,6 +15,9 @@ from annotation.services.dashboard import dashboard_refresh
 from annotation.services.imports import items_import, judgments_import
 from annotation.services.projects import project_apply
 
+# How the lead page fetches a panel (a whole page otherwise: annotation.fragments).
+HTMX = {"HX-Request": "true"}
+
 pytestmark = pytest.mark.django_db
 
 RATINGS = {"usefulness": 4, "factuality": 4, "safety": 5, "alignment": 4}
@@ -191,7 +194,7 @@ def test_the_panel_costs_the_same_queries_with_ten_times_the_items(
     client.force_login(_member(mixed, "lead", "lead", django_user_model))
     dashboard_refresh(project_id=mixed.pk)  # as the queued job does after the commits
     with django_assert_max_num_queries(6) as small:
-        client.get("/p/mix/lead/composition/")
+        client.get("/p/mix/lead/composition/", headers=HTMX)
     more = [
         {
             "prompt_id": f"more{i}",
@@ -204,4 +207,4 @@ def test_the_panel_costs_the_same_queries_with_ten_times_the_items(
     items_import(project=mixed, source=_jsonl(tmp_path / "more.jsonl", more))
     dashboard_refresh(project_id=mixed.pk)
     with django_assert_max_num_queries(len(small.captured_queries)):
-        client.get("/p/mix/lead/composition/")
+        client.get("/p/mix/lead/composition/", headers=HTMX)

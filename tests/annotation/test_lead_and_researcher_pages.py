@@ -85,3 +85,33 @@ def test_only_people_the_api_serves_see_the_api_token_link(
     client.force_login(user)
     html = client.get("/").content.decode()
     assert ('href="/releases/me/token/"' in html) == sees_link
+
+
+PANELS = {
+    "/scoring/p/lp/dashboard/per-day/": ("Judgments per day", 'data-panel="per-day"'),
+    "/scoring/p/lp/dashboard/agreement/": ("Agreement across runs", "Agreement"),
+    "/scoring/p/lp/dashboard/completion/": ("Completion against targets", "<svg"),
+    "/scoring/p/lp/models/panel/": ("Model ranking", "ranking"),
+    "/p/lp/lead/composition/": ("Composition against targets", "Composition"),
+    "/scoring/p/lp/panel/": ("Aggregation runs", 'id="aggregation-panel"'),
+    "/releases/p/lp/panel/": ("Releases", "release"),
+    "/releases/p/lp/jobs/": ("Running jobs", "job"),
+}
+
+
+@pytest.mark.parametrize("role, back", [("lead", "/p/lp/lead/"), ("researcher", "/scoring/p/lp/")])
+def test_a_panel_opened_on_its_own_is_a_whole_page_and_htmx_still_gets_the_fragment(
+    client, judged, role, back
+):
+    # The lead page's placeholders link to these fragments for a browser without JavaScript.
+    person, _ = make_annotator(judged, f"{role}-x", role=role)
+    client.force_login(person)
+    for url, (title, content) in PANELS.items():
+        page = client.get(url).content.decode()
+        assert page.startswith("<!doctype html>") and '<link rel="stylesheet"' in page, url
+        assert f"<h1>Lp: {title.lower()}</h1>" in page, url
+        assert f'<a href="{back}">&larr; Lp</a>' in page, url
+        assert content.lower() in page.lower(), url
+        fragment = client.get(url, headers={"HX-Request": "true"}).content.decode()
+        assert "<!doctype" not in fragment and "<h1>" not in fragment, url
+        assert content.lower() in fragment.lower(), url
