@@ -39,9 +39,9 @@ def standalone_page(title: str) -> Callable:
             project = Project.objects.get(slug=kwargs["slug"])
             lead = access.role_in(request.user, project) in access.MANAGE
             back = (
-                reverse("annotation:project_lead", args=[project.slug])
+                (reverse("annotation:project_lead", args=[project.slug]), "Lead page")
                 if lead
-                else reverse("scoring:project_runs", args=[project.slug])
+                else (reverse("scoring:project_runs", args=[project.slug]), "Aggregation")
             )
             # The view's own template rendered (and escaped) this HTML.
             panel = mark_safe(response.content.decode(response.charset))  # noqa: S308

@@ -45,11 +45,16 @@ PAGES = [
     ("lead", "/p/{slug}/lead/disputes/"),
     ("lead", "/p/{slug}/lead/disputes/{dispute}/"),
     ("lead", "/p/{slug}/lead/disputes/{pair_dispute}/"),
-    # The lead page's dashboard fragments, alone (on the lead page they load by HTMX).
+    # The lead page's panels, opened on their own (on the lead page they load by HTMX):
+    # whole pages then (annotation.fragments).
     ("lead", "/scoring/p/{slug}/dashboard/per-day/"),
     ("lead", "/scoring/p/{slug}/dashboard/agreement/"),
     ("lead", "/scoring/p/{slug}/dashboard/completion/"),
     ("lead", "/releases/p/{slug}/jobs/"),
+    ("lead", "/scoring/p/{slug}/models/panel/"),
+    ("lead", "/p/{slug}/lead/composition/"),
+    ("lead", "/scoring/p/{slug}/panel/"),
+    ("lead", "/releases/p/{slug}/panel/"),
     ("lead", "/admin/"),
     ("lead", "/admin/annotation/project/{project}/change/"),
     ("researcher", "/"),
