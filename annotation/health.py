@@ -20,7 +20,7 @@ def database_status() -> dict:
 
 def broker_status() -> dict:
     url = settings.CELERY_BROKER_URL
-    if url == "memory://" or settings.CELERY_TASK_ALWAYS_EAGER:
+    if url.startswith("memory://") or settings.CELERY_TASK_ALWAYS_EAGER:
         return {"ok": True, "mode": "eager (tasks run in-process)"}
     try:
         import redis

@@ -286,12 +286,15 @@ AXES_LOCKOUT_CALLABLE = "annotation.lockout.lockout_response"
 PROXY_COUNT = env_int("TRENCHCOAT_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "annotation.lockout.client_address"
 
-# Celery: with no REDIS_URL, tasks run eagerly in-process (the embedded default).
+# Celery: with no REDIS_URL, tasks run eagerly in-process (the embedded default). The
+# in-memory broker is named with a host so that kombu does not warn, on every eager task,
+# that none was supplied.
 REDIS_URL = env_str("REDIS_URL")
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "memory://"
+IN_PROCESS_BROKER = "memory://localhost/"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or IN_PROCESS_BROKER
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ALWAYS_EAGER = env_bool(
-    "CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://"
+    "CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL.startswith("memory://")
 )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
