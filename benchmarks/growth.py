@@ -444,7 +444,7 @@ def batch_measured(project, args) -> dict:
 
 ROWS = (
     # key, label, format, per prompt (batch jobs: also shown per 1,000 prompts)
-    ("next_p50", "next task p50 (ms), 32 annotators", "{:.1f}", False),
+    ("next_p50", "next task p50 (ms), {annotators} annotators", "{:.1f}", False),
     ("next_p95", "next task p95 (ms)", "{:.1f}", False),
     ("submit_p50", "submit p50 (ms)", "{:.1f}", False),
     ("submit_p95", "submit p95 (ms)", "{:.1f}", False),
@@ -459,7 +459,7 @@ ROWS = (
 )
 
 
-def table(results: list[dict], import_items: int) -> str:
+def table(results: list[dict], import_items: int, annotators: int) -> str:
     sizes = [r["prompts"] for r in results]
     width = 18
     lines = [f"{'figure':<40}" + "".join(f"{f'{n:,} prompts':>{width}}" for n in sizes)]
@@ -477,6 +477,7 @@ def table(results: list[dict], import_items: int) -> str:
         values = [r[key] for r in results]
         if key == "import":
             label = f"items import, {import_items:,} new prompts (s)"
+        label = label.format(annotators=annotators)
         lines.append(row(label, values, fmt))
         if per_prompt:
             lines.append(
@@ -543,7 +544,7 @@ def main() -> int:
         )
         results.append(r)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\n{table(results, args.import_items)}")
+    print(f"\n{table(results, args.import_items, args.annotators)}")
     print(f"load average at the end: {load}")
     print("result:", "FAILED (see above)" if failed else "ok: exactness checks all 0, no errors")
     return 1 if failed else 0
