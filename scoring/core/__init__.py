@@ -3,8 +3,9 @@
 Modules: krippendorff (alpha at three levels with bootstrap CIs), kappa (Cohen, Fleiss),
 scores (normalization, criterion score, Borda, blend, ranking), disputes, consensus
 (leave-one-out agreement), bootstrap (vectorized resampling), results (Estimate),
-probes (spurious-feature perturbations and their effects, DESIGN 6.4), metaeval (a
-package: scorers against the humans, DESIGN 6.3), bradley_terry (strengths per prompt and
+probes (spurious-feature perturbations and their effects, DESIGN 6.4), and three
+packages: aggregate (one aggregation run: inputs, agreement, the pipeline), metaeval
+(scorers against the humans, DESIGN 6.3) and bradley_terry (the fit, strengths per prompt,
 an Arena-style model ranking with bootstrap CIs).
 """
 

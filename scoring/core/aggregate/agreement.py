@@ -1,0 +1,236 @@
+"""Agreement for one aggregation: Krippendorff's alpha per criterion, pooled and per domain;
+nominal alpha and Fleiss' kappa over pairs; Cohen's kappa per annotator pair; each annotator
+against the leave-one-out consensus. Each bootstrap draws from its own fixed stream of
+``numpy.random.default_rng([seed, stream])``, so adding a domain moves no other interval.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import consensus, kappa, krippendorff, scores
+from ..results import Estimate
+from .inputs import AggregationInput, CriterionSpec
+
+STREAM_LIKERT, STREAM_PAIRWISE_ALPHA, STREAM_FLEISS, STREAM_DOMAIN = 0, 1, 2, 1000
+
+
+def _rng(seed: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, stream])
+
+
+def _est(e: Estimate) -> dict:
+    return e.as_dict()
+
+
+def _union_domain(criteria: list[CriterionSpec]) -> np.ndarray:
+    return np.unique(
+        np.concatenate([scores.normalize(c.domain, c.scale_min, c.scale_max) for c in criteria])
+    )
+
+
+def _likert_agreement(
+    inp: AggregationInput, units: np.ndarray, n_units: int, rng: np.random.Generator | None
+) -> tuple[dict, dict]:
+    """Per criterion (ordinal and interval, plus the criterion's own level) and overall (all
+    criteria pooled on the normalized scale, units = (response, criterion), resampled by
+    response)."""
+    counts, doms, lvls = [], [], []
+    union = _union_domain(inp.criteria)
+    overall_per_unit = np.zeros((n_units, union.size, union.size))
+    overall_units = 0
+    for c, spec in enumerate(inp.criteria):
+        cnt = krippendorff.value_counts(
+            units, inp.likert_values[:, c], spec.domain, n_units=n_units
+        )
+        counts.append(cnt)
+        doms.append(spec.domain)
+        lvls.append(sorted({"ordinal", "interval", spec.level}, key=krippendorff.LEVELS.index))
+        # The same counts on the union of normalized scales.
+        cols = np.searchsorted(union, scores.normalize(spec.domain, spec.scale_min, spec.scale_max))
+        wide = np.zeros((n_units, union.size))
+        wide[:, cols] = cnt
+        overall_per_unit += krippendorff.unit_coincidences(wide)
+        overall_units += int((cnt.sum(axis=1) >= 2).sum())
+    pairable = np.zeros(n_units, dtype=bool)
+    for cnt in counts:
+        pairable |= cnt.sum(axis=1) >= 2
+    per_unit = [krippendorff.unit_coincidences(cnt[pairable]) for cnt in counts] + [
+        overall_per_unit[pairable]
+    ]
+    results = krippendorff.alpha_from_unit_coincidences(
+        per_unit,
+        [*doms, union],
+        [*lvls, ["ordinal", "interval"]],
+        [int((cnt.sum(axis=1) >= 2).sum()) for cnt in counts] + [overall_units],
+        rng=rng,
+        n_resamples=inp.n_resamples,
+    )
+    per_criterion = {
+        spec.key: {"level": spec.level, "alpha": {lvl: _est(e) for lvl, e in row.items()}}
+        for spec, row in zip(inp.criteria, results[:-1], strict=True)
+    }
+    return per_criterion, {lvl: _est(e) for lvl, e in results[-1].items()}
+
+
+def _agreement(
+    inp: AggregationInput,
+    lr: np.ndarray,
+    values: np.ndarray,
+    normalized: np.ndarray,
+    pair_of_vote: np.ndarray,
+    tallies: np.ndarray,
+    outcomes: np.ndarray,
+) -> dict:
+    n_resp = inp.response_ids.size
+    criteria = inp.criteria
+    has_ci = inp.n_resamples > 0
+    agreement: dict = {"n_resamples": inp.n_resamples, "confidence": 0.95}
+
+    # Likert, all domains. Units are responses; only responses with a rating take part.
+    if criteria and lr.size:
+        per_criterion, overall = _likert_agreement(
+            inp, lr, n_resp, _rng(inp.seed, STREAM_LIKERT) if has_ci else None
+        )
+    else:
+        per_criterion, overall = {}, {}
+    agreement["criteria"] = per_criterion
+    agreement["overall"] = overall
+
+    # Per domain: each criterion at its own level, and the pooled overall.
+    domains = {}
+    resp_domain = inp.response_domains[lr] if lr.size else np.zeros(0, dtype=np.int64)
+    for dom_id in sorted(inp.domain_names):
+        rows = resp_domain == dom_id
+        if not rows.any() or not criteria:
+            continue
+        sub_units, sub_index = np.unique(lr[rows], return_inverse=True)
+        sub = AggregationInput(
+            criteria=criteria,
+            response_ids=inp.response_ids,
+            response_prompts=inp.response_prompts,
+            response_domains=inp.response_domains,
+            domain_names=inp.domain_names,
+            likert_responses=sub_units,
+            likert_annotators=inp.likert_annotators[rows],
+            likert_values=values[rows],
+            pair_a=inp.pair_a[:0],
+            pair_b=inp.pair_b[:0],
+            pair_annotators=inp.pair_annotators[:0],
+            pair_outcomes=inp.pair_outcomes[:0],
+            n_resamples=inp.n_resamples,
+        )
+        crit, dom_overall = _likert_agreement(
+            sub,
+            sub_index,
+            sub_units.size,
+            _rng(inp.seed, STREAM_DOMAIN + int(dom_id)) if has_ci else None,
+        )
+        domains[inp.domain_names[dom_id]] = {
+            "criteria": {
+                key: {"level": v["level"], "alpha": v["alpha"][v["level"]]}
+                for key, v in crit.items()
+            },
+            "overall": dom_overall,
+            "responses": int(sub_units.size),
+        }
+    agreement["domains"] = domains
+
+    # Pairwise: nominal alpha and Fleiss' kappa over pairs, tie a category of its own.
+    if tallies.shape[0]:
+        agreement["pairwise"] = {
+            "alpha_nominal": _est(
+                krippendorff.alpha(
+                    tallies,
+                    np.arange(3.0),
+                    "nominal",
+                    rng=_rng(inp.seed, STREAM_PAIRWISE_ALPHA) if has_ci else None,
+                    n_resamples=inp.n_resamples,
+                )
+            ),
+            "fleiss_kappa": _est(
+                kappa.fleiss_kappa(
+                    tallies,
+                    rng=_rng(inp.seed, STREAM_FLEISS) if has_ci else None,
+                    n_resamples=inp.n_resamples,
+                )
+            ),
+        }
+    else:
+        agreement["pairwise"] = {}
+
+    # Cohen's kappa for annotator pairs sharing >= min_shared tasks.
+    cohen_likert = []
+    for c, spec in enumerate(criteria):
+        present = ~np.isnan(values[:, c])
+        cats = values[present, c] - spec.scale_min
+        weighting = None if spec.level == "nominal" else "quadratic"
+        for pk in kappa.cohen_kappa_pairs(
+            lr[present],
+            inp.likert_annotators[present],
+            cats,
+            spec.scale_max - spec.scale_min + 1,
+            min_shared=inp.min_shared,
+            weighting=weighting,
+        ):
+            cohen_likert.append(
+                {
+                    "criterion": spec.key,
+                    "weighting": weighting or "none",
+                    "a": pk.coder_a,
+                    "b": pk.coder_b,
+                    "n_shared": pk.n_shared,
+                    "kappa": _est(pk.kappa),
+                }
+            )
+    cohen_pairwise = [
+        {"a": pk.coder_a, "b": pk.coder_b, "n_shared": pk.n_shared, "kappa": _est(pk.kappa)}
+        for pk in kappa.cohen_kappa_pairs(
+            pair_of_vote,
+            inp.pair_annotators,
+            outcomes.astype(np.float64),
+            3,
+            min_shared=inp.min_shared,
+        )
+    ]
+    agreement["cohen"] = {
+        "min_shared": inp.min_shared,
+        "likert": cohen_likert,
+        "pairwise": cohen_pairwise,
+    }
+
+    # Each annotator against the leave-one-out consensus of the others.
+    annotator_ids = np.unique(
+        np.concatenate([inp.likert_annotators, inp.pair_annotators]).astype(np.int64)
+    )
+    n_ann = annotator_ids.size
+    la = np.searchsorted(annotator_ids, inp.likert_annotators)
+    pw = np.searchsorted(annotator_ids, inp.pair_annotators)
+    lc = consensus.likert_consensus(lr, la, normalized, n_ann)
+    cc = consensus.choice_consensus(pair_of_vote, pw, outcomes, 3, n_ann)
+    n_likert_by = np.bincount(la, minlength=n_ann)
+    n_pair_by = np.bincount(pw, minlength=n_ann)
+    rows = []
+    for k, ann in enumerate(annotator_ids):
+        r = {spec.key: _num(lc.r[k, c]) for c, spec in enumerate(criteria)}
+        defined = [v for v in r.values() if v is not None]
+        mae = [lc.mae[k, c] for c in range(len(criteria)) if not np.isnan(lc.mae[k, c])]
+        rows.append(
+            {
+                "annotator_id": int(ann),
+                "n_likert": int(n_likert_by[k]),
+                "n_pairwise": int(n_pair_by[k]),
+                "likert_units": int(lc.n[k].max()) if criteria else 0,
+                "likert_r": r,
+                "likert_r_mean": float(np.mean(defined)) if defined else None,
+                "likert_mae_mean": float(np.mean(mae)) if mae else None,
+                "pairwise_units": int(cc.n[k]),
+                "pairwise_agreement": _num(cc.agreement[k]),
+            }
+        )
+    agreement["annotators"] = rows
+    return agreement
+
+
+def _num(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
