@@ -55,7 +55,8 @@ The ``NoiseCeiling.figures`` document::
      "humans_prefer_longer": Est | None}
 """
 
-from .figures import ceiling_figures, scorer_figures
+from .ceiling import ceiling_figures
+from .figures import scorer_figures
 from .humans import Humans, humans_read
 from .records import (
     latest_aggregation_run,

@@ -13,7 +13,8 @@ from ..models import (
     ScoringRun,
 )
 from ..services import code_version
-from .figures import ceiling_figures, scorer_figures
+from .ceiling import ceiling_figures
+from .figures import scorer_figures
 from .humans import Humans, humans_read
 
 logger = logging.getLogger(__name__)
