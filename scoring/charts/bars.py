@@ -26,6 +26,7 @@ from .svg import (
     _short,
     _table,
     _ticks,
+    _y_gridline,
 )
 
 SERIES_COLOURS = ("#2f5bd3", "#c2571a", "#1f7a44", "#7a3fb0")
@@ -74,20 +75,7 @@ def stacked_bar_chart(
             )
         )
     for t, label in ticks:
-        parts.append(
-            format_html(
-                '<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="{3}"/>'
-                '<text x="{4}" y="{2}" text-anchor="end" dominant-baseline="middle" fill="{5}">'
-                "{6}</text>",
-                _n(left),
-                _n(right),
-                _n(y(t)),
-                GRID,
-                _n(left - 4),
-                MUTED,
-                label,
-            )
-        )
+        parts.append(_y_gridline(left, right, y(t), label))
     width = max(slot * 0.75, 1.0)
     for i, (label, values) in enumerate(bars):
         x = left + slot * i + (slot - width) / 2

@@ -29,6 +29,7 @@ from .svg import (
     _short,
     _table,
     _ticks,
+    _y_gridline,
 )
 
 
@@ -210,20 +211,7 @@ def reliability_chart(bins: Sequence[dict], *, title: str, caption: str = "") ->
             )
         )
     for t in _ticks(0.0, 1.0, 5):
-        parts.append(
-            format_html(
-                '<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="{3}"/>'
-                '<text x="{4}" y="{2}" text-anchor="end" dominant-baseline="middle" fill="{5}">'
-                "{6}</text>",
-                _n(left),
-                _n(right),
-                _n(y(t)),
-                GRID,
-                _n(left - 4),
-                MUTED,
-                f"{t:g}",
-            )
-        )
+        parts.append(_y_gridline(left, right, y(t), f"{t:g}"))
     parts.append(
         format_html(
             '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1.5" '

@@ -11,7 +11,6 @@ from django.utils.safestring import SafeString
 
 from .svg import (
     ACCENT,
-    GRID,
     MUTED,
     TARGET,
     WIDTH,
@@ -26,6 +25,7 @@ from .svg import (
     _points_table,
     _short,
     _ticks,
+    _y_gridline,
 )
 
 
@@ -64,20 +64,7 @@ def line_chart(
 
     parts: list[SafeString] = []
     for t in _ticks(lo, hi, 5):
-        parts.append(
-            format_html(
-                '<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="{3}"/>'
-                '<text x="{4}" y="{2}" text-anchor="end" dominant-baseline="middle" fill="{5}">'
-                "{6}</text>",
-                _n(left),
-                _n(right),
-                _n(y(t)),
-                GRID,
-                _n(left - 4),
-                MUTED,
-                f"{t:g}",
-            )
-        )
+        parts.append(_y_gridline(left, right, y(t), f"{t:g}"))
     # Runs of consecutive defined points: each gets its own band and line.
     runs: list[list[int]] = [[]]
     for i, p in enumerate(points):

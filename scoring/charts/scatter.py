@@ -24,6 +24,7 @@ from .svg import (
     _nice_max,
     _table,
     _ticks,
+    _y_gridline,
 )
 
 
@@ -94,20 +95,7 @@ def scatter_chart(
             )
         )
     for t in _ticks(y_lo, y_hi):
-        parts.append(
-            format_html(
-                '<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="{3}"/>'
-                '<text x="{4}" y="{2}" text-anchor="end" dominant-baseline="middle" fill="{5}">'
-                "{6}</text>",
-                _n(left),
-                _n(right),
-                _n(y(t)),
-                GRID,
-                _n(left - 4),
-                MUTED,
-                f"{t:.3g}",
-            )
-        )
+        parts.append(_y_gridline(left, right, y(t), f"{t:.3g}"))
     if reference_y is not None:
         parts.append(
             format_html(

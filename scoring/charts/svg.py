@@ -125,6 +125,22 @@ def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [lo + (hi - lo) * i / (count - 1) for i in range(count)]
 
 
+def _y_gridline(left: float, right: float, y: float, label: str) -> SafeString:
+    """A horizontal grid line across the plot at height ``y``, labelled at its left end."""
+    return format_html(
+        '<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="{3}"/>'
+        '<text x="{4}" y="{2}" text-anchor="end" dominant-baseline="middle" fill="{5}">'
+        "{6}</text>",
+        _n(left),
+        _n(right),
+        _n(y),
+        GRID,
+        _n(left - 4),
+        MUTED,
+        label,
+    )
+
+
 def _points_table(title: str, points: Sequence[Point], digits: int) -> SafeString:
     """The hidden table of a chart of points: value (with its note) and CI per category."""
     return _table(
