@@ -1,4 +1,4 @@
-"""scoring/charts.py: well-formed, accessible SVG; hostile labels escaped; empty input gives an
+"""scoring/charts/: well-formed, accessible SVG; hostile labels escaped; empty input gives an
 empty state. No database."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The dashboard's charts in scoring/charts.py (stacked bars, a line with its CI band, shares
+"""The dashboard's charts in scoring/charts/ (stacked bars, a line with its CI band, shares
 against targets): well-formed, accessible SVG drawn where the numbers say. No database."""
 
 from __future__ import annotations
