@@ -6,8 +6,10 @@ bootstrap draws from ``numpy.random.default_rng([seed, stream])``, one fixed str
 statistic, so adding a domain does not move another figure's interval.
 
 Modules: inputs (the input and result dataclasses, outcome codes, pairwise methods),
-pipeline (``aggregate``: scores, Bradley-Terry, ranking, disputes, exclusions, counts),
-agreement (Krippendorff, Fleiss, Cohen and per-annotator consensus, per domain).
+pipeline (``aggregate``, which calls the steps in order), likert (criterion means and
+scores, adjudications), pairwise (tallies, Borda or Bradley-Terry), ranking (the blend, the
+ranking and its tie rule), disputed (the review queue's disputes), agreement (Krippendorff,
+Fleiss, Cohen and per-annotator consensus, per domain), report (exclusions, flags, counts).
 """
 
 from .agreement import STREAM_DOMAIN, STREAM_FLEISS, STREAM_LIKERT, STREAM_PAIRWISE_ALPHA

@@ -1,6 +1,6 @@
 """What one aggregation takes and gives: ``AggregationInput`` (judgment arrays read by the
 service), ``AggregationResult`` (what the service stores), the criterion spec, the pairwise
-outcome codes and the pairwise methods a project can blend.
+outcome codes, the pairwise methods a project can blend, and ``response_positions``.
 """
 
 from __future__ import annotations
@@ -75,6 +75,13 @@ class AggregationInput:
     adjudicated_pair_outcomes: np.ndarray = field(
         default_factory=lambda: np.zeros(0, dtype=np.int64)
     )
+
+
+def response_positions(ids: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
+    """Positions of ``ids`` in ``sorted_ids`` (``AggregationInput.response_ids``, sorted by
+    id) by binary search. Every id is expected to be present; one that is not gets the
+    position it would be inserted at (no check is made here)."""
+    return np.searchsorted(sorted_ids, np.asarray(ids, dtype=np.int64))
 
 
 @dataclass
