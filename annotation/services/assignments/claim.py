@@ -1,21 +1,7 @@
-"""Leases: which task an annotator gets next, and how its slot is held and given back.
-
-The invariant (DESIGN 4.1): for every task, ``done + active leases <= quorum`` at all
-times. Every change of a task's counters is either a compare-and-set
-(``filter(..., filled__lt=quorum).update(...)`` and one row changed) or a write under the
-task's row lock, and the CHECK constraints on Task refuse anything else. On PostgreSQL the
-candidate rows are read with ``FOR UPDATE SKIP LOCKED`` so concurrent claimers never queue on
-the same task; elsewhere the compare-and-set alone keeps the invariant.
-
-Lock discipline, so concurrent writers never deadlock: rows are locked in the order
-assignment -> prompt -> task -> domain progress; row locks are FOR NO KEY UPDATE, which
-foreign-key checks of concurrent inserts do not wait for; and the domain progress counter is
-each transaction's last write, so whoever holds it only has COMMIT left to do. A claimer
-never waits while it holds candidate rows: SKIP LOCKED passes over rows others hold.
-
-Gold items (DESIGN 4.5) sit beside all this: the normal claim passes over every task of a
-gold prompt, and a gold lease (``Assignment.gold``, drawn at the project's ``gold_rate``)
-holds no quorum slot, so its claim, release and submission move no counter.
+"""The claim of the next task (DESIGN 4.2): the domain and kind order, the one-statement
+claim on PostgreSQL and the ORM compare-and-set claim elsewhere, ``assignment_claim_next``
+which ties them together (with a gold draw first, see ``gold``), and the lead's pause that
+stops an annotator from claiming.
 """
 
 from __future__ import annotations
@@ -25,31 +11,21 @@ import time
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from ..errors import ConflictError, DomainError
-from ..models import Annotator, Assignment, DomainProgress, GoldItem, Membership, Project, Task
-from .dashboard import dashboard_mark_stale_on_commit
-from .tasks import tasks_sync_if_stale
+from ...errors import DomainError
+from ...models import Annotator, Assignment, DomainProgress, GoldItem, Membership, Project, Task
+from ..tasks import tasks_sync_if_stale
+from .gold import _claim_gold, _gold_drawn
+from .leases import _expire_due_now_and_then, _latest, _release
 
 State = Assignment.State
 
 # How many open candidates one claim locks and picks from at random: enough that concurrent
 # claimers rarely want the same row, few enough that the claim stays one short index scan.
 CANDIDATE_WINDOW = 8
-# Leases expired lazily per claim; the rest go on the next claims.
-EXPIRE_BATCH = 200
-
-
-class LeaseNotFound(DomainError):
-    status_code = 404
-
-
-class NotYourLease(DomainError):
-    status_code = 403
 
 
 class AnnotatorPaused(DomainError):
@@ -60,112 +36,6 @@ PAUSED_MESSAGE = (
     "You are paused by the project lead: no new tasks for now. Judgments you already "
     "started are still saved. Ask the project lead when you can continue."
 )
-
-
-def annotator_for_user(*, user: AbstractBaseUser) -> Annotator:
-    """The user's Annotator row, created on first use (safe against a concurrent create)."""
-    annotator = Annotator.objects.filter(user=user).first()
-    if annotator is not None:
-        return annotator
-    try:
-        with transaction.atomic():
-            return Annotator.objects.create(user=user)
-    except IntegrityError:
-        return Annotator.objects.get(user=user)
-
-
-def assignment_get_for(*, project: Project, annotator: Annotator, assignment_id: int) -> Assignment:
-    """The annotator's own lease in this project; 404 if unknown, 403 if someone else's."""
-    assignment = (
-        Assignment.objects.select_related("task").filter(pk=assignment_id, project=project).first()
-    )
-    if assignment is None:
-        raise LeaseNotFound("There is no such task in this project. Ask for the next task instead.")
-    if assignment.annotator_id != annotator.pk:
-        raise NotYourLease(
-            "This task is leased to another annotator; it cannot be submitted or skipped by you."
-        )
-    return assignment
-
-
-def _release(assignment: Assignment, *, state: str, now: datetime, **fields) -> bool:
-    """Ends an active lease without a judgment (expired or skipped) and frees its slot.
-
-    Compare-and-set on the lease state: of two concurrent releases (or a release and a
-    submission) exactly one moves it out of ``active``, and only that one decrements.
-    """
-    with transaction.atomic():
-        changed = Assignment.objects.filter(pk=assignment.pk, state=State.ACTIVE).update(
-            state=state, finished_at=now, **fields
-        )
-        if changed != 1:
-            return False
-        if assignment.gold:  # a gold lease never held a quorum slot
-            assignment.state = state
-            assignment.finished_at = now
-            return True
-        Task.objects.filter(pk=assignment.task_id).update(
-            active_count=F("active_count") - 1, filled=F("filled") - 1
-        )
-        DomainProgress.objects.filter(domain__tasks=assignment.task_id).update(
-            assigned=F("assigned") - 1
-        )
-    assignment.state = state
-    assignment.finished_at = now
-    for name, value in fields.items():
-        setattr(assignment, name, value)
-    return True
-
-
-# When each project's due leases were last looked for, per process (the clock a claim runs
-# on). Expiry is lazy anyway: looking once a second per process instead of on every claim
-# delays a freed slot by at most that second, and saves a query on the hot path.
-_EXPIRY_EVERY = timedelta(seconds=1)
-_expiry_checked: dict[int, datetime] = {}
-
-
-def _expire_due_now_and_then(project: Project, now: datetime) -> None:
-    last = _expiry_checked.get(project.pk)
-    if last is not None and last <= now < last + _EXPIRY_EVERY:
-        return
-    if leases_expire_due(project=project, now=now) < EXPIRE_BATCH:
-        _expiry_checked[project.pk] = now
-
-
-def leases_expire_due(*, project: Project, now: datetime | None = None) -> int:
-    """Frees the slots of the project's leases past their expiry. Called by every claim, so
-    no cron is needed; returns how many this call expired."""
-    now = now or timezone.now()
-    due = list(
-        Assignment.objects.filter(
-            project=project, state=State.ACTIVE, expires_at__lte=now
-        ).order_by("expires_at")[:EXPIRE_BATCH]
-    )
-    return sum(_release(a, state=State.EXPIRED, now=now) for a in due)
-
-
-def assignment_current(
-    *, project: Project, annotator: Annotator, now: datetime | None = None
-) -> Assignment | None:
-    """The annotator's live lease in this project, if any (an expired one is released)."""
-    now = now or timezone.now()
-    latest = _latest(project, annotator)
-    if latest is None or latest.state != State.ACTIVE:
-        return None
-    if latest.expires_at > now:
-        return latest
-    _release(latest, state=State.EXPIRED, now=now)
-    return None
-
-
-def _latest(project: Project, annotator: Annotator) -> Assignment | None:
-    # The newest lease is the active one when there is one: a claim only happens without one.
-    return (
-        Assignment.objects.select_related("task")
-        .filter(annotator=annotator, project=project)
-        .order_by("-id")
-        .first()
-    )
 
 
 def _rng_for(project: Project, annotator: Annotator, latest: Assignment | None) -> random.Random:
@@ -455,103 +325,3 @@ def annotator_is_paused(*, project: Project, annotator: Annotator) -> bool:
     return Membership.objects.filter(
         project=project, user_id=annotator.user_id, paused_at__isnull=False
     ).exists()
-
-
-def _gold_rng(project: Project, annotator: Annotator, latest: Assignment | None) -> random.Random:
-    # Its own stream, apart from the task sampler's, so mixing gold in leaves the sampler's
-    # draws (and everything seeded on them) as they were. Deterministic per (seed, annotator).
-    return random.Random(f"gold:{project.seed}:{annotator.pk}:{latest.pk if latest else 0}")
-
-
-def _gold_drawn(project: Project, annotator: Annotator, latest: Assignment | None) -> bool:
-    """This claim is a gold one with probability ``project.gold_rate`` (DESIGN 4.5)."""
-    if project.gold_rate <= 0:
-        return False
-    return _gold_rng(project, annotator, latest).random() < project.gold_rate
-
-
-# Gold items one claim picks from at random (by id, among those the annotator has not had).
-GOLD_WINDOW = 32
-
-
-def _claim_gold(
-    *, project: Project, annotator: Annotator, latest: Assignment | None, now: datetime
-) -> Assignment | None:
-    """A lease on a gold task the annotator never had, or None when none is left.
-
-    Outside the quorum: no task or domain counter moves, so no lock is needed; the unique
-    (annotator, task) constraint shows each gold item to an annotator at most once, and the
-    one-active-lease constraint refuses a concurrent second claim (the caller's except).
-    """
-    candidates = list(
-        GoldItem.objects.filter(project=project)
-        .filter(
-            ~Exists(Assignment.objects.filter(task_id=OuterRef("task_id"), annotator=annotator))
-        )
-        .order_by("id")
-        .values_list("task_id", "kind")[:GOLD_WINDOW]
-    )
-    if not candidates:
-        return None
-    rng = random.Random(f"gold-pick:{project.seed}:{annotator.pk}:{latest.pk if latest else 0}")
-    task_id, kind = rng.choice(candidates)
-    with transaction.atomic():
-        return Assignment.objects.create(
-            project=project,
-            task_id=task_id,
-            annotator=annotator,
-            state=State.ACTIVE,
-            leased_at=now,
-            expires_at=now + timedelta(seconds=project.lease_seconds),
-            flipped=kind == GoldItem.Kind.PAIRWISE and rng.random() < 0.5,
-            gold=True,
-        )
-
-
-def assignment_skip(
-    *,
-    project: Project,
-    annotator: Annotator,
-    assignment_id: int,
-    reason: str,
-    note: str = "",
-    now: datetime | None = None,
-) -> Assignment:
-    """Gives the slot back; the annotator is never offered this task again."""
-    now = now or timezone.now()
-    reason = (reason or "").strip()
-    if reason not in SKIP_REASONS:
-        raise DomainError(f"Choose a reason for skipping: {', '.join(SKIP_REASONS)}.")
-    if len(note) > 2000:
-        raise DomainError("The note is too long (2000 characters at most).")
-    assignment = assignment_get_for(
-        project=project, annotator=annotator, assignment_id=assignment_id
-    )
-    if assignment.state == State.SKIPPED:
-        return assignment
-    if assignment.state == State.ACTIVE and _release(
-        assignment, state=State.SKIPPED, now=now, skip_reason=reason, skip_note=note
-    ):
-        # The skip rate on the lead's dashboard is stored (services.dashboard).
-        dashboard_mark_stale_on_commit(project_id=project.pk)
-        return assignment
-    assignment.refresh_from_db()
-    if assignment.state == State.EXPIRED:
-        # Its slot is already free; record the skip so it is never offered again.
-        if Assignment.objects.filter(pk=assignment.pk, state=State.EXPIRED).update(
-            state=State.SKIPPED, skip_reason=reason, skip_note=note
-        ):
-            dashboard_mark_stale_on_commit(project_id=project.pk)
-        assignment.refresh_from_db()
-        return assignment
-    if assignment.state == State.SKIPPED:
-        return assignment
-    raise ConflictError("This task was already submitted; it cannot be skipped any more.")
-
-
-SKIP_REASONS = {
-    "unqualified": "Outside my expertise",
-    "unreadable": "Broken, empty or unreadable",
-    "disturbing": "Content I prefer not to judge",
-    "other": "Other (see note)",
-}
