@@ -2,6 +2,7 @@
 
 - ``request``: validate and record a pending release, queue its build;
 - ``files``: write every file of a release into a directory;
+- ``rows``: the rows of its data files (responses, preference pairs, judgments);
 - ``manifest``: pseudonyms, ``manifest.json`` and the dataset card;
 - ``publish``: claim the build, write into a private temporary directory, publish as the
   project's next version.
