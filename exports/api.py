@@ -245,7 +245,12 @@ class ReleaseFileDownloadApi(APIView):
             **{
                 (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")
                 for content_type in sorted({*CONTENT_TYPES.values(), "application/octet-stream"})
+                if content_type != "application/json"
             },
+            # manifest.json and metaeval.json: a JSON client reads them as the objects they are.
+            (200, "application/json"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The file (manifest.json, metaeval.json)."
+            ),
             304: OpenApiResponse(description="Not modified: the ETag matched If-None-Match."),
         },
         parameters=[

@@ -220,5 +220,8 @@ def test_the_schema_documents_the_error_answers_and_each_file_type(client):
         "application/json",
         "text/markdown; charset=utf-8",
     } <= set(files["responses"]["200"]["content"])
+    # Found by the fuzz: metaeval.json came back as the JSON object it is, documented as a
+    # binary string.
+    assert files["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "object"
     create = spec["paths"]["/api/v1/projects/{slug}/releases/create/"]["post"]["responses"]
     assert {"202", "400", "409", "503"} <= set(create)
