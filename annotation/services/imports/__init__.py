@@ -11,9 +11,9 @@ commit or roll back with what they are derived from): ``tasks_sync`` makes impor
 claimable the moment they commit, and imported judgments count toward quorum.
 
 The steps, one module each: ``reading`` (the file, line by line, and the checks every value
-passes), ``item_parsing``, ``items`` and ``item_writing``, ``judgment_parsing`` and ``judgments``, ``result``
-(what an import reports and the batch row it writes), and ``jobs`` (big files, imported by a
-worker).
+passes), ``item_parsing``, ``items`` and ``item_writing``, ``judgment_parsing`` and
+``judgments``, ``result`` (what an import reports and the batch row it writes), and ``jobs``
+(big files, imported by a worker).
 """
 
 from .items import items_import
