@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
 from . import access
@@ -23,7 +23,7 @@ def composition_panel(request: HttpRequest, slug: str) -> HttpResponse:
     # The counts are stored (services.dashboard): counting them here read every judgment.
     snapshot = dashboard_snapshot_get(project=project)
     composition = project_composition(project=project, counts=snapshot.figures["composition"])
-    return render(
+    return TemplateResponse(
         request,
         "annotation/composition_panel.html",
         {"project": project, "composition": composition, "snapshot": snapshot},

@@ -10,19 +10,19 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 
 from . import access
 from .models import Project
 
 
 def standalone_page(title: str) -> Callable:
-    """Decorate a fragment view: an HTMX request gets the fragment as before; any other GET
-    answered 200 with HTML gets the same fragment inside ``panel_page.html`` (the site's
-    header and styles, the panel's title, a link back to the project page for the person's
-    role). Errors, redirects and other content types pass through unchanged."""
+    """Decorate a fragment view that returns a ``TemplateResponse``: an HTMX request gets
+    the fragment as before; any other successful GET renders ``panel_page.html`` instead,
+    which includes the fragment's own template with the view's own context (escaped as
+    ever) inside the site's header and styles, under the panel's title, with a link back to
+    the project page for the person's role. Anything else passes through unchanged."""
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
@@ -32,8 +32,7 @@ def standalone_page(title: str) -> Callable:
                 request.htmx
                 or request.method != "GET"
                 or response.status_code != 200
-                or response.streaming
-                or not response.get("Content-Type", "").startswith("text/html")
+                or not isinstance(response, TemplateResponse)
             ):
                 return response
             project = Project.objects.get(slug=kwargs["slug"])
@@ -43,10 +42,15 @@ def standalone_page(title: str) -> Callable:
                 if lead
                 else (reverse("scoring:project_runs", args=[project.slug]), "Aggregation")
             )
-            # The view's own template rendered (and escaped) this HTML.
-            panel = mark_safe(response.content.decode(response.charset))  # noqa: S308
-            context = {"title": title, "project": project, "back": back, "panel": panel}
-            return render(request, "panel_page.html", context)
+            response.context_data = {
+                **(response.context_data or {}),
+                "panel_title": title,
+                "panel_project": project,
+                "panel_back": back,
+                "panel_template": response.template_name,
+            }
+            response.template_name = "panel_page.html"
+            return response
 
         return wrapper
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
 from annotation import access
@@ -20,7 +20,7 @@ from .jobs import jobs_of
 @standalone_page("Running jobs")
 def project_jobs(request: HttpRequest, slug: str) -> HttpResponse:
     project = access.project_get_for(request.user, slug, roles=access.READ_RESULTS)
-    return render(
+    return TemplateResponse(
         request,
         "exports/dashboard_jobs.html",
         {"project": project, "jobs": jobs_of(project=project)},

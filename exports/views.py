@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
@@ -74,7 +75,7 @@ def project_releases(request: HttpRequest, slug: str) -> HttpResponse:
 def project_panel(request: HttpRequest, slug: str) -> HttpResponse:
     """The releases fragment on the lead's project page (latest releases, a build button)."""
     project = access.project_get_for(request.user, slug, roles=access.READ_RESULTS)
-    return render(
+    return TemplateResponse(
         request, "exports/project_releases.html#panel", _context(request, project, limit=5)
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
 from annotation import access
@@ -37,7 +37,7 @@ def per_day_panel(request: HttpRequest, slug: str) -> HttpResponse:
         f"to {days[-1].day:%d %b}, days without any shown as zero.",
     )
     busiest = max(days, key=lambda d: (d.total, d.day))
-    return render(
+    return TemplateResponse(
         request,
         "scoring/dashboard_per_day.html",
         {
@@ -76,7 +76,7 @@ def agreement_panel(request: HttpRequest, slug: str) -> HttpResponse:
         }
         for t in trends
     ]
-    return render(
+    return TemplateResponse(
         request,
         "scoring/dashboard_agreement.html",
         {"project": project, "target": target, "charts": charts, "runs": dashboard.TREND_RUNS},
@@ -113,7 +113,7 @@ def completion_panel(request: HttpRequest, slug: str) -> HttpResponse:
                 + "; right: the gap in percentage points.",
             )
         )
-    return render(
+    return TemplateResponse(
         request,
         "scoring/dashboard_completion.html",
         {"project": project, "charts": charts, "snapshot": snapshot},

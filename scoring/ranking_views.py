@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
 from annotation import access
@@ -49,7 +49,7 @@ def model_ranking_panel(request: HttpRequest, slug: str) -> HttpResponse:
     ranking = None
     if run is not None:
         ranking = run.model_ranking or undefined_ranking(NOT_RECORDED)
-    return render(
+    return TemplateResponse(
         request,
         "scoring/model_ranking_panel.html",
         {

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation import access
@@ -49,7 +50,7 @@ def _context(request: HttpRequest, slug: str) -> dict:
 @standalone_page("Aggregation runs")
 def project_panel(request: HttpRequest, slug: str) -> HttpResponse:
     """The HTMX fragment embedded in the lead's project page."""
-    return render(request, "scoring/project_runs.html#panel", _context(request, slug))
+    return TemplateResponse(request, "scoring/project_runs.html#panel", _context(request, slug))
 
 
 @login_required
