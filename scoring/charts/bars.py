@@ -12,7 +12,6 @@ from django.utils.safestring import SafeString
 from .svg import (
     ACCENT,
     FONT,
-    GRID,
     MUTED,
     TARGET,
     WIDTH,
@@ -26,6 +25,7 @@ from .svg import (
     _short,
     _table,
     _ticks,
+    _x_gridline,
     _y_gridline,
 )
 
@@ -147,19 +147,7 @@ def target_bar_chart(
 
     parts: list[SafeString] = []
     for t in _ticks(0.0, 100.0, 5):
-        parts.append(
-            format_html(
-                '<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="{3}"/>'
-                '<text x="{0}" y="{4}" text-anchor="middle" fill="{5}">{6}%</text>',
-                _n(x(t)),
-                _n(top),
-                _n(top + plot_h),
-                GRID,
-                _n(top + plot_h + 14),
-                MUTED,
-                f"{t:g}",
-            )
-        )
+        parts.append(_x_gridline(x(t), top, top + plot_h, f"{t:g}%"))
 
     def gap(actual: float | None, target: float | None) -> str:
         if actual is None or target is None:

@@ -29,6 +29,7 @@ from .svg import (
     _short,
     _table,
     _ticks,
+    _x_gridline,
     _y_gridline,
 )
 
@@ -197,19 +198,7 @@ def reliability_chart(bins: Sequence[dict], *, title: str, caption: str = "") ->
 
     parts: list[SafeString] = []
     for t in _ticks(0.5, 1.0, 6):
-        parts.append(
-            format_html(
-                '<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="{3}"/>'
-                '<text x="{0}" y="{4}" text-anchor="middle" fill="{5}">{6}</text>',
-                _n(x(t)),
-                _n(top),
-                _n(bottom),
-                GRID,
-                _n(bottom + 14),
-                MUTED,
-                f"{t:g}",
-            )
-        )
+        parts.append(_x_gridline(x(t), top, bottom, f"{t:g}"))
     for t in _ticks(0.0, 1.0, 5):
         parts.append(_y_gridline(left, right, y(t), f"{t:g}"))
     parts.append(

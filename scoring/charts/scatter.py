@@ -12,7 +12,6 @@ from django.utils.safestring import SafeString
 
 from .svg import (
     ACCENT,
-    GRID,
     MUTED,
     WIDTH,
     _empty,
@@ -24,6 +23,7 @@ from .svg import (
     _nice_max,
     _table,
     _ticks,
+    _x_gridline,
     _y_gridline,
 )
 
@@ -81,19 +81,7 @@ def scatter_chart(
     # 0 to 5: six ticks one apart; 0 to 1 or 2: five ticks a quarter of the way apart.
     x_ticks = 6 if round((x_hi - x_lo) / 10 ** math.floor(math.log10(x_hi - x_lo))) == 5 else 5
     for t in _ticks(x_lo, x_hi, x_ticks):
-        parts.append(
-            format_html(
-                '<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="{3}"/>'
-                '<text x="{0}" y="{4}" text-anchor="middle" fill="{5}">{6}</text>',
-                _n(x(t)),
-                _n(top),
-                _n(bottom),
-                GRID,
-                _n(bottom + 14),
-                MUTED,
-                f"{t:.3g}",
-            )
-        )
+        parts.append(_x_gridline(x(t), top, bottom, f"{t:.3g}"))
     for t in _ticks(y_lo, y_hi):
         parts.append(_y_gridline(left, right, y(t), f"{t:.3g}"))
     if reference_y is not None:

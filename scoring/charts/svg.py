@@ -125,6 +125,21 @@ def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [lo + (hi - lo) * i / (count - 1) for i in range(count)]
 
 
+def _x_gridline(x: float, top: float, bottom: float, label: str) -> SafeString:
+    """A vertical grid line down the plot at ``x``, labelled below its foot."""
+    return format_html(
+        '<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="{3}"/>'
+        '<text x="{0}" y="{4}" text-anchor="middle" fill="{5}">{6}</text>',
+        _n(x),
+        _n(top),
+        _n(bottom),
+        GRID,
+        _n(bottom + 14),
+        MUTED,
+        label,
+    )
+
+
 def _y_gridline(left: float, right: float, y: float, label: str) -> SafeString:
     """A horizontal grid line across the plot at height ``y``, labelled at its left end."""
     return format_html(
